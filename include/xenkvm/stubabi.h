@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The stub <-> launcher ABI: memory layout of the stub region, the boot-info
+ * block the launcher fills before the first KVM_RUN, and the synchronous
+ * hostcall block.  Freestanding: included by the stub and by host code.
+ */
+#ifndef XENKVM_STUBABI_H
+#define XENKVM_STUBABI_H
+
+#include <stdint.h>
+
+/*
+ * Virtual layout inside the Xen hole (L4 slots 256-271).  Slot 256 holds the
+ * read-only M2P as Xen has it; on PVM hosts slot 256 is unusable
+ * (pvm-host-probe/README.md), so the M2P moves to slot 257 there and the guest
+ * learns its address from XENMEM_machphys_mapping.
+ */
+#define XK_HOLE_FIRST_SLOT 256
+#define XK_HOLE_NR_SLOTS   16
+#define XK_M2P_VA_HW       0xffff800000000000ULL /* slot 256 */
+#define XK_M2P_VA_PVM      0xffff808000000000ULL /* slot 257 */
+#define XK_M2P_SPAN        0x0000004000000000ULL /* 256 GiB of VA, as Xen */
+#define XK_STUB_VA         0xffff830000000000ULL /* slot 262: stub region, linear */
+#define XK_DIRECTMAP_VA    0xffff840000000000ULL /* slot 264: all GPAs, linear */
+
+/* Offsets inside the stub region (which starts at boot_info.stub_gpa). */
+#define XK_BOOTINFO_OFF   0x0ULL     /* struct xk_boot_info, one page */
+#define XK_STUB_IMAGE_OFF 0x10000ULL /* the stub binary; entry = first byte */
+#define XK_STUB_IMAGE_MAX 0x1f0000ULL
+#define XK_STUB_DYN_OFF   0x200000ULL /* launcher-allocated areas start here */
+
+/* Per-vCPU stub area: stack + per-vCPU data, aligned so that the stub can
+ * find its vCPU from %rsp (as Xen's get_cpu_info()). */
+#define XK_VCPU_AREA_SIZE 0x8000ULL
+#define XK_MAX_VCPUS      64
+
+/* I/O ports the stub uses towards the launcher (never seen by the guest,
+ * whose port I/O is emulated by the stub).  0x80/0x87 are dropped on PVM. */
+#define XK_PORT_HOSTCALL 0x0510 /* outl vcpu_id: sync request, KVM_EXIT_IO */
+#define XK_PORT_DOORBELL 0x0514 /* outl port: ioeventfd, no exit to userspace */
+
+/* Interrupt vectors the stub programs / the launcher injects. */
+#define XK_VEC_EVENT    0xf0 /* host -> stub: host_pending bitmap has news */
+#define XK_VEC_TIMER    0xf1 /* LAPIC TSC-deadline timer */
+#define XK_VEC_IPI      0xf2 /* stub -> stub (other vCPU) */
+#define XK_VEC_SPURIOUS 0xff
+
+#define XK_BOOT_MAGIC   0x314f4f424b584bULL /* "XKBOO1\0" */
+#define XK_ABI_VERSION  1
+
+enum xk_platform {
+	XK_PLATFORM_NONE = 0,
+	XK_PLATFORM_HW = 1,  /* VT-x / AMD-V: real ring 0 */
+	XK_PLATFORM_PVM = 2, /* this host's PVM variant (VIF page) */
+};
+
+/* Host -> stub event-channel doorbell bitmap size (ports). */
+#define XK_HOST_PORTS 4096
+
+struct xk_boot_vcpu0 {
+	/* Guest start-of-day registers (pv-abi.md 1.4). */
+	uint64_t rip, rsp, rsi;
+	uint64_t cr3;        /* machine address of the pinned bootstrap L4 */
+	uint64_t flags;      /* XK_BOOTF_* */
+	uint64_t hypercall_page_va; /* 0 if none: filled by the builder already */
+};
+
+#define XK_BOOTF_TRACE_HYPERCALLS 1ULL /* stub logs each hypercall via hostcall */
+
+struct xk_boot_info {
+	uint64_t magic;
+	uint32_t abi_version;
+	uint32_t platform; /* enum xk_platform */
+	uint32_t nr_vcpus;
+	uint32_t domid;
+	uint64_t nr_pages;    /* guest RAM frames [0, nr_pages) */
+	uint64_t stub_gpa;    /* GPA of this region */
+	uint64_t stub_size;
+	uint64_t total_frames; /* all GPA frames: RAM + stub region */
+	uint64_t m2p_va;      /* XK_M2P_VA_HW or XK_M2P_VA_PVM */
+	uint64_t m2p_off;     /* offset of the M2P in the stub region */
+	uint64_t m2p_entries; /* M2P length (>= total_frames) */
+	uint64_t shared_info_off;  /* one page */
+	uint64_t vcpu_area_off;    /* nr_vcpus * XK_VCPU_AREA_SIZE */
+	uint64_t hostcall_off;     /* nr_vcpus pages: struct xk_hostcall */
+	uint64_t host_pending_off; /* one page: host->stub pending ports (atomic) */
+	uint64_t notify_off;       /* one page: stub->host notified ports (atomic) */
+	uint64_t free_off;         /* first unused byte of the region */
+	uint64_t hole_l4e[XK_HOLE_NR_SLOTS]; /* entries the stub inserts into guest L4s */
+	uint64_t tsc_khz;
+	uint64_t wallclock_ns; /* UTC ns at tsc_at_wallclock */
+	uint64_t tsc_at_wallclock;
+	uint32_t console_evtchn, store_evtchn; /* pre-bound to the host */
+	uint64_t console_mfn, store_mfn;
+	uint64_t start_info_va;
+	uint64_t features; /* XK_FEAT_* negotiated by the launcher */
+	struct xk_boot_vcpu0 vcpu0;
+};
+
+_Static_assert(sizeof(struct xk_boot_info) <= 4096, "boot info fits a page");
+
+/* Synchronous stub -> launcher requests (outl vcpu, XK_PORT_HOSTCALL). */
+enum xk_hostcall_op {
+	XK_HC_NONE = 0,
+	XK_HC_CONSOLE_WRITE = 1, /* buf[0..len) to the console stream */
+	XK_HC_SHUTDOWN = 2,      /* arg[0] = SHUTDOWN_* reason */
+	XK_HC_CRASH = 3,         /* buf = decoded dump text; fatal stub/guest state */
+	XK_HC_LOG = 4,           /* buf = stub diagnostic line (stderr) */
+	XK_HC_CONSOLE_READ = 5,  /* ret = bytes placed in buf, up to arg[0] */
+	XK_HC_STARTED = 6,       /* stub init done; arg[0] = platform feature bits */
+};
+
+#define XK_HOSTCALL_BUF 3840
+struct xk_hostcall {
+	uint32_t op;
+	uint32_t len;
+	uint64_t arg[4];
+	int64_t ret;
+	uint8_t pad[16];
+	char buf[XK_HOSTCALL_BUF];
+};
+
+_Static_assert(sizeof(struct xk_hostcall) <= 4096, "hostcall block fits a page");
+
+#endif
