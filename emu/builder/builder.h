@@ -16,6 +16,9 @@
 
 #define XK_ERRLEN 256
 
+/* Largest decompressed kernel image and largest span of loaded segments. */
+#define XK_MAX_KERNEL_SIZE (1u << 30)
+
 struct xk_segment {
 	uint64_t paddr;  /* p_paddr of the PT_LOAD */
 	uint64_t filesz; /* bytes copied from the image */
@@ -47,6 +50,10 @@ struct xk_kernel {
 	bool mod_start_pfn;
 	bool l1_mfn_valid;
 	bool legacy_xen_guest; /* notes came from the __xen_guest section */
+	bool suspend_cancel;
+	uint64_t phys32_entry;  /* PVH entry (unused by PV), 0 = none */
+	uint32_t feat_supported; /* XENFEAT_* bitmap (FEATURES + SUPPORTED_FEATURES) */
+	uint32_t feat_required;  /* "!feature" entries of FEATURES */
 
 	struct xk_segment seg[XK_MAX_SEGMENTS];
 	unsigned nr_seg;
@@ -60,6 +67,12 @@ struct xk_kernel {
  * CONFIG_XEN_PV?"), truncated/corrupt images, segments outside the image. */
 int xk_kernel_parse(const uint8_t *file, size_t len, struct xk_kernel *k, char *err);
 void xk_kernel_free(struct xk_kernel *k);
+
+/* First step of xk_kernel_parse, exposed for tools and the fuzzer: the ELF
+ * bytes of a kernel file (bzImage payload decompressed, gzip'ed ELF
+ * inflated, plain ELF copied).  *elf is malloc'ed; free() it. */
+int xk_image_unpack(const uint8_t *file, size_t len, uint8_t **elf, size_t *elf_len,
+		    const char **compression, bool *is_bzimage, char *err);
 
 /* Start-of-day layout (pure function of its inputs; unit-tested). All PFNs
  * are guest-pseudo-physical; VAs are virt_base + pfn*4096 in the mapped
@@ -80,6 +93,24 @@ struct xk_layout {
 	uint64_t init_p2m_pfn, init_p2m_pages;       /* list data */
 	uint64_t init_p2m_pt_pfn, init_p2m_pt_pages; /* L3/L2/L1 that map it */
 	uint64_t first_free_pfn;
+	/*
+	 * Page-table geometry as Xen's count_pgtables() computes it: map[0] is
+	 * the bootstrap mapping, map[1] the INIT_P2M one (nr_maps = 2 only for
+	 * INIT_P2M kernels).  VAs are masked to 48 bits; ranges are inclusive.
+	 * lvl[0] are the L1 tables ... lvl[3] the L4 (count 1 in map[0] only).
+	 * Tables of one level are consecutive frames from lvl[].pfn; a level
+	 * of map[1] already covered by map[0]'s tables has count 0.
+	 */
+	struct xk_pt_map {
+		uint64_t from, to; /* VA range mapped */
+		uint64_t pfn;      /* pfn mapped at VA from */
+		struct xk_pt_level {
+			uint64_t from, to; /* VA range the tables of this level cover */
+			uint64_t pfn, count;
+		} lvl[4];
+		uint64_t pgtables; /* sum of lvl[].count */
+	} map[2];
+	unsigned nr_maps;
 };
 
 struct xk_build_params {
@@ -111,6 +142,7 @@ struct xk_build_result {
 	uint64_t pt_base_va;
 	uint64_t store_mfn, console_mfn;
 	uint64_t hypercall_page_va; /* 0 if none; page already filled */
+	bool cmdline_truncated;     /* the caller should warn */
 	/* Machine frames holding page tables built here (bootstrap tables and,
 	 * for INIT_P2M, the p2m-mapping tables); level[i] = 4,3,2,1. */
 	uint64_t pt_mfn[1024];
