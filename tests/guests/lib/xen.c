@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * shared_info / vcpu_info access and pvclock.
+ */
+#include "xkg.h"
+
+/* Pages of our own image whose L1 entries exist (the builder maps all of
+ * the image): one gets the shared_info frame, one holds vcpu_info. */
+static char shared_info_va[XKG_PAGE_SIZE] __aligned(4096);
+static char vcpu_info_page[XKG_PAGE_SIZE] __aligned(4096);
+
+/* Not at offset 0, to exercise the offset field. */
+#define VCPU_INFO_OFFSET 0x240
+
+struct shared_info *xkg_map_shared_info(long *rc)
+{
+	uint64_t maddr = xkg_start_info->shared_info;
+	/* As Linux maps it: a kernel RW mapping, no U bit (the hypervisor
+	 * adjusts guest-kernel mappings itself). */
+	uint64_t pte = maddr | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY;
+	long r;
+
+	if (maddr & (XKG_PAGE_SIZE - 1)) {
+		*rc = -XEN_EINVAL;
+		printf("start_info.shared_info %#lx is not page aligned\n", (unsigned long)maddr);
+		return NULL;
+	}
+	r = HYPERVISOR_update_va_mapping((unsigned long)shared_info_va, pte, UVMF_INVLPG);
+	*rc = r;
+	if (r) {
+		printf("update_va_mapping(%p, shared_info %#lx) = %ld\n", shared_info_va,
+		       (unsigned long)maddr, r);
+		return NULL;
+	}
+	return (struct shared_info *)shared_info_va;
+}
+
+struct vcpu_info *xkg_register_vcpu_info(long *rc)
+{
+	struct vcpu_register_vcpu_info info = {
+		.mfn = xkg_virt_to_mfn(vcpu_info_page),
+		.offset = VCPU_INFO_OFFSET,
+	};
+	long r = HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_info, 0, &info);
+
+	*rc = r;
+	if (r) {
+		printf("VCPUOP_register_vcpu_info(mfn %#lx, offset %#x) = %ld\n",
+		       (unsigned long)info.mfn, info.offset, r);
+		return NULL;
+	}
+	return (struct vcpu_info *)(vcpu_info_page + VCPU_INFO_OFFSET);
+}
+
+uint64_t xkg_system_time(const struct vcpu_time_info *t)
+{
+	uint32_t version, mul;
+	uint64_t sys, stamp, tsc, delta;
+	int8_t shift;
+
+	do {
+		version = ACCESS_ONCE(t->version);
+		barrier();
+		tsc = rdtsc();
+		sys = ACCESS_ONCE(t->system_time);
+		stamp = ACCESS_ONCE(t->tsc_timestamp);
+		mul = ACCESS_ONCE(t->tsc_to_system_mul);
+		shift = ACCESS_ONCE(t->tsc_shift);
+		barrier();
+	} while ((version & 1) || version != ACCESS_ONCE(t->version));
+
+	delta = tsc - stamp;
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	return sys + (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+}
