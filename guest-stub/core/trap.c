@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Every entry into the stub lands in stub_trap(): hypercalls and guest
+ * system calls (SYSCALL), guest exceptions, interrupts, and faults of the
+ * stub itself.
+ */
+#include "core.h"
+#include "platform.h"
+
+static const char *const exc_names[32] = {
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS",
+	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+};
+
+void guest_regs_dump(struct pcpu *pc, const struct cpu_regs *r, char *buf, size_t len)
+{
+	unsigned v = r->vector;
+	const char *name = v < 32 && exc_names[v] ? exc_names[v] :
+			   v == ENTRY_SYSCALL ? "syscall" : "irq";
+
+	snprintf(buf, len,
+		 "vcpu %u (%s mode) vector %u %s err %lx cr2 %lx\n"
+		 "rip %016lx rsp %016lx rflags %08lx cs %lx ss %lx\n"
+		 "rax %016lx rbx %016lx rcx %016lx rdx %016lx\n"
+		 "rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n"
+		 "r9  %016lx r10 %016lx r11 %016lx r12 %016lx\n"
+		 "r13 %016lx r14 %016lx r15 %016lx\n"
+		 "cr3 %016lx kernel_cr3 %016lx user_cr3 %016lx\n",
+		 pc->v.id, pc->v.in_kernel ? "kernel" : "user", v, name, r->error_code,
+		 v == 14 ? plat_read_cr2(pc) : 0UL, r->rip, r->rsp, r->rflags, r->cs, r->ss,
+		 r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->r8, r->r9, r->r10,
+		 r->r11, r->r12, r->r13, r->r14, r->r15, plat_read_cr3(), pc->v.cr3_kernel,
+		 pc->v.cr3_user);
+}
+
+static void handle_interrupt(struct pcpu *pc, unsigned vector)
+{
+	switch (vector) {
+	case XK_VEC_EVENT:
+		pc->softirq |= SOFTIRQ_EVENT;
+		plat_eoi();
+		break;
+	case XK_VEC_TIMER:
+		pc->softirq |= SOFTIRQ_TIMER;
+		plat_eoi();
+		break;
+	case XK_VEC_IPI:
+		pc->softirq |= SOFTIRQ_EVENT;
+		plat_eoi();
+		break;
+	case XK_VEC_SPURIOUS:
+		break;
+	default:
+		plat_eoi();
+		break;
+	}
+}
+
+/* A trap taken while the stub itself was running. */
+static void stub_mode_trap(struct pcpu *pc, struct cpu_regs *regs)
+{
+	if (regs->vector >= 32) {
+		handle_interrupt(pc, regs->vector);
+		plat_interrupted(regs);
+		return;
+	}
+	if (regs->vector == 2) /* NMI: nothing to do, never injected by us */
+		return;
+	if (regs->vector == 14 && fixup_exception(regs))
+		return;
+	stub_crash(pc, regs, "xenkvm stub: fault inside the stub (%s, platform %s)",
+		   regs->vector < 32 && exc_names[regs->vector] ? exc_names[regs->vector] : "?",
+		   plat_name());
+}
+
+static void guest_exception(struct pcpu *pc, struct cpu_regs *regs)
+{
+	struct vcpu *v = &pc->v;
+	unsigned vec = regs->vector;
+
+	switch (vec) {
+	case 2:  /* NMI */
+	case 18: /* #MC: the host owns machine checks */
+		return;
+	case 6: /* #UD: Xen's forced-emulation prefix (cpuid) */
+		if (emulate_invalid_op(pc, regs))
+			return;
+		break;
+	case 13:
+		/* int $n whose IDT gate is DPL0 (all but 3/4) arrives as #GP
+		 * with the IDT bit: deliver it through the guest trap table. */
+		if ((regs->error_code & 3) == 2) {
+			unsigned n = (unsigned)(regs->error_code >> 3) & 0xff;
+			const struct trap_info *ti = &v->traps[n];
+			if (ti->address && (v->in_kernel || (ti->flags & 3) >= 3)) {
+				regs->rip += 2; /* cd nn */
+				inject_soft_int(pc, n);
+				return;
+			}
+			break;
+		}
+		if (regs->error_code == 0 && v->in_kernel && emulate_privileged(pc, regs))
+			return;
+		break;
+	case 14: {
+		uint64_t cr2 = plat_read_cr2(pc);
+		v->vi->arch.cr2 = cr2;
+		/* The U bit reflects the guest's mode, not the hardware CPL. */
+		if (v->in_kernel)
+			regs->error_code &= ~4ULL;
+		break;
+	}
+	}
+	inject_exception(pc, vec, vec == 8 || (vec >= 10 && vec <= 14) || vec == 17 || vec == 21,
+			 regs->error_code);
+}
+
+void stub_trap(struct cpu_regs *regs)
+{
+	struct pcpu *pc = this_pcpu();
+
+	if (regs->vector != ENTRY_SYSCALL && !plat_from_guest(regs)) {
+		stub_mode_trap(pc, regs);
+		return;
+	}
+	pc->guest_regs = regs;
+	if (regs->vector == ENTRY_SYSCALL) {
+		if (pc->v.in_kernel)
+			do_hypercall(pc, regs);
+		else
+			bounce_syscall(pc);
+	} else if (regs->vector < 32) {
+		guest_exception(pc, regs);
+	} else {
+		handle_interrupt(pc, regs->vector);
+	}
+	exit_to_guest(pc);
+}

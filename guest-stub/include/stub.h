@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Common definitions of the freestanding guest stub. */
+#ifndef STUB_H
+#define STUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#include <xenkvm/stubabi.h>
+#include "xen_abi.h"
+
+#define PAGE_SIZE  4096UL
+#define PAGE_SHIFT 12
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define barrier()   __asm__ __volatile__("" ::: "memory")
+#define smp_mb()    __asm__ __volatile__("mfence" ::: "memory")
+#define smp_wmb()   barrier()
+#define smp_rmb()   barrier()
+#define READ_ONCE(x)     (*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
+/* Register frame built by every entry path (platform/x86/entry.S). */
+struct cpu_regs {
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	uint64_t rax, rcx, rdx, rsi, rdi;
+	uint32_t vector; /* exception/interrupt vector, or ENTRY_SYSCALL */
+	uint32_t entry_flags;
+	uint64_t error_code;
+	/* hardware iret frame */
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+#define ENTRY_SYSCALL 0x100
+
+_Static_assert(sizeof(struct cpu_regs) == 22 * 8, "frame layout used by entry.S");
+
+#define X86_EFLAGS_CF   0x00000001UL
+#define X86_EFLAGS_PF   0x00000004UL
+#define X86_EFLAGS_AF   0x00000010UL
+#define X86_EFLAGS_ZF   0x00000040UL
+#define X86_EFLAGS_SF   0x00000080UL
+#define X86_EFLAGS_TF   0x00000100UL
+#define X86_EFLAGS_IF   0x00000200UL
+#define X86_EFLAGS_DF   0x00000400UL
+#define X86_EFLAGS_OF   0x00000800UL
+#define X86_EFLAGS_IOPL 0x00003000UL
+#define X86_EFLAGS_NT   0x00004000UL
+#define X86_EFLAGS_RF   0x00010000UL
+#define X86_EFLAGS_VM   0x00020000UL
+#define X86_EFLAGS_AC   0x00040000UL
+#define X86_EFLAGS_ARITH                                                                       \
+	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | X86_EFLAGS_SF |        \
+	 X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_OF | X86_EFLAGS_AC | 0x200000UL /* ID */)
+
+/* Guest-visible per-vCPU state (the Xen view of one vCPU). */
+struct vcpu {
+	unsigned id;
+	bool online;
+	bool initialised;
+	bool in_kernel;   /* guest kernel mode (vs guest user mode) */
+	bool fpu_ts;      /* virtual CR0.TS */
+	bool blocked;
+	uint16_t kernel_ss;
+	uint64_t kernel_sp;
+	uint64_t cr3_kernel; /* machine addresses of the two L4s */
+	uint64_t cr3_user;
+	uint64_t fs_base, gs_base_kernel, gs_base_user;
+	uint64_t cr4_guest;  /* guest-controlled CR4 bits */
+	uint64_t dr[8];
+	uint64_t event_cb, failsafe_cb, syscall_cb, syscall32_cb, sysenter_cb, nmi_cb;
+	bool syscall_mask_events, failsafe_mask_events;
+	struct trap_info traps[256];
+	uint8_t trap_set[256 / 8];
+	uint8_t iopl; /* virtual IOPL (PHYSDEVOP_set_iopl) */
+	/* vcpu_info: defaults to shared_info->vcpu_info[id]; register_vcpu_info
+	 * moves it into guest RAM (we hold a direct-map pointer). */
+	struct vcpu_info *vi;
+	uint64_t runstate_va; /* guest VA of struct vcpu_runstate_info, 0 = none */
+	uint64_t time_area_va;
+	struct vcpu_runstate_info runstate;
+	/* timers (TSC deadlines, 0 = off) */
+	uint64_t singleshot_tsc;
+	uint64_t periodic_ns, periodic_next_tsc;
+	uint32_t virq_to_evtchn[NR_VIRQS];
+	uint32_t poll_port; /* SCHEDOP_poll */
+	uint64_t poll_deadline_tsc;
+	uint64_t nr_hypercalls, nr_bounces, nr_exits;
+};
+
+/* Stub-private per-vCPU data; lives at the bottom of the vCPU's area and is
+ * found from %rsp (areas are XK_VCPU_AREA_SIZE aligned). */
+struct pcpu {
+	/* Offsets 0..63 are used by entry.S: keep in sync with asm-offsets. */
+	uint64_t syscall_scratch_rsp; /* 0: guest rsp saved by the trampoline */
+	uint64_t stack_top;           /* 8: top of this vCPU's stub stack */
+	uint64_t syscall_target;      /* 16: common syscall entry */
+	uint64_t self;                /* 24 */
+	uint64_t vif_va;              /* 32: PVM virtual-IF page (0 on hw) */
+	uint64_t pad0[3];
+	/* ---- */
+	struct vcpu v;
+	struct xk_hostcall *hc;
+	struct cpu_regs *guest_regs; /* frame at the stack top */
+	volatile uint8_t softirq;    /* SOFTIRQ_* bits set from interrupt handlers */
+	uint64_t in_stub_fault;      /* nesting guard for stub faults */
+	uint8_t tss[104] __attribute__((aligned(16)));
+	/* PVM virtual-IF page: { u8 if_; u8 pending; u8 pad[6]; u64 cr2; } */
+	uint8_t vif[64] __attribute__((aligned(64)));
+};
+#define PCPU_OFF_SCRATCH 0
+#define PCPU_OFF_STACKTOP 8
+#define PCPU_OFF_TARGET 16
+#define SOFTIRQ_EVENT 1
+#define SOFTIRQ_TIMER 2
+
+/* Per-vCPU area layout (XK_VCPU_AREA_SIZE = 64 KiB). */
+#define AREA_PCPU_OFF  0x0000
+#define AREA_TRAMP_OFF 0x3000 /* syscall trampoline (RIP-relative to pcpu) */
+#define AREA_IST_OFF   0x4000 /* IST stack for #DF/NMI/#MC, top at 0x5000 */
+#define AREA_STACK_TOP XK_VCPU_AREA_SIZE
+
+_Static_assert(sizeof(struct pcpu) <= AREA_TRAMP_OFF, "pcpu fits below the trampoline");
+
+static inline struct pcpu *this_pcpu(void)
+{
+	uint64_t sp;
+	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+	return (struct pcpu *)(sp & ~(XK_VCPU_AREA_SIZE - 1));
+}
+
+/* Domain-wide state. */
+struct domain {
+	struct xk_boot_info *bi;
+	struct shared_info *shared;
+	uint64_t *m2p;
+	uint8_t *directmap; /* GPA 0 mapped here */
+	unsigned nr_vcpus;
+	struct pcpu *pcpu[XK_MAX_VCPUS];
+	uint64_t vm_assist;
+	uint32_t evtchn_unbound_hint;
+	volatile uint64_t *host_pending; /* XK_HOST_PORTS bits */
+	volatile uint64_t *notify;       /* XK_HOST_PORTS bits */
+	bool shutting_down;
+};
+extern struct domain dom;
+
+static inline void *gpa_to_virt(uint64_t gpa)
+{
+	return dom.directmap + gpa;
+}
+
+/* lib.c */
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t n);
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* console.c: diagnostics to the launcher's stderr, and fatal exits */
+void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+__attribute__((noreturn)) void stub_crash(struct pcpu *pc, const struct cpu_regs *regs,
+					   const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+__attribute__((noreturn)) void domain_shutdown(struct pcpu *pc, unsigned reason);
+void console_write(struct pcpu *pc, const char *buf, size_t len);
+
+/* guest_access: copies to/from guest virtual addresses that fault cleanly.
+ * Return 0 or -EFAULT.  Addresses in the Xen hole are always refused. */
+int copy_from_guest(void *dst, uint64_t src_va, size_t len);
+int copy_to_guest(uint64_t dst_va, const void *src, size_t len);
+bool guest_va_ok(uint64_t va, size_t len);
+/* asm helpers with exception-table fixups (platform/x86/uaccess.S) */
+size_t raw_copy(void *dst, const void *src, size_t len); /* returns bytes NOT copied */
+bool fixup_exception(struct cpu_regs *regs);
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+#endif

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Platform for hardware virtualization (VT-x / AMD-V): the stub owns real
+ * ring 0 and the guest kernel runs at CPL3 on Xen's flat selectors.
+ */
+#include "platform.h"
+#include "../x86/x86.h"
+
+static const struct x86_selectors hw_sel = {
+	.stub_cs = 0xe008, .stub_ss = 0xe010, .kernel_cs = 0xe033, .kernel_ss = 0xe02b,
+};
+
+void plat_early_entry(uint64_t vcpu_id, struct xk_boot_info *bi)
+{
+}
+
+void plat_cpu_init(struct pcpu *pc)
+{
+	x86_cpu_init(pc, &hw_sel);
+	x86_lapic_init();
+}
+
+uint16_t plat_hw_cs(const struct pcpu *pc, bool kernel, bool compat)
+{
+	return kernel ? 0xe033 : (compat ? 0x23 : 0x33);
+}
+
+uint16_t plat_hw_ss(const struct pcpu *pc, bool kernel)
+{
+	return kernel ? 0xe02b : 0x2b;
+}
+
+bool plat_from_guest(const struct cpu_regs *regs)
+{
+	return (regs->cs & 3) == 3;
+}
+
+uint64_t plat_read_cr2(struct pcpu *pc)
+{
+	uint64_t cr2;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	return cr2;
+}
+
+void plat_irq_disable(void)
+{
+	__asm__ volatile("cli" ::: "memory");
+}
+
+void plat_irq_enable(void)
+{
+	__asm__ volatile("sti" ::: "memory");
+}
+
+void plat_idle(void)
+{
+	/* sti's interrupt shadow makes "enable and halt" atomic. */
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+void plat_interrupted(struct cpu_regs *regs)
+{
+}
+
+__attribute__((noreturn)) void plat_enter_guest(struct pcpu *pc)
+{
+	restore_and_iret(pc->guest_regs);
+}
+
+const char *plat_name(void)
+{
+	return "hw";
+}

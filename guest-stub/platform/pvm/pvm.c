@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Platform for this host's PVM variant (pvm-host-probe/README.md): the stub
+ * runs at hardware CPL3 as PVM's "supervisor" once it registers a virtual-IF
+ * page.  Rules followed here: IF is the byte vif[0] (cli/sti trap), CR2 comes
+ * from vif+8, return with iretq, hlt only with vif[0] = 1, stub pages U=1.
+ */
+#include "platform.h"
+#include "../x86/x86.h"
+
+#define MSR_PVM_VIF  0x4b564d10 /* GPA | 0x10: also report #PF CR2 at +8 */
+#define VIF_CR2_CELL 0x10
+
+static const struct x86_selectors pvm_sel = {
+	.stub_cs = 0x10, .stub_ss = 0x18, .kernel_cs = 0x33, .kernel_ss = 0x2b,
+};
+
+extern char pvm_idle_hlt[];
+
+/* Runs first, still inside KVM's instruction emulator: keep it short. */
+void plat_early_entry(uint64_t vcpu_id, struct xk_boot_info *bi)
+{
+	struct pcpu *pc = this_pcpu();
+	uint64_t gpa = (uint64_t)pc->vif - XK_STUB_VA + bi->stub_gpa;
+
+	pc->vif_va = (uint64_t)pc->vif;
+	wrmsr(MSR_PVM_VIF, gpa | VIF_CR2_CELL);
+	__asm__ volatile("sti" ::: "memory");
+	WRITE_ONCE(pc->vif[0], 1);
+}
+
+void plat_cpu_init(struct pcpu *pc)
+{
+	x86_cpu_init(pc, &pvm_sel);
+	x86_lapic_init();
+}
+
+uint16_t plat_hw_cs(const struct pcpu *pc, bool kernel, bool compat)
+{
+	return kernel ? 0x33 : (compat ? 0x23 : 0x33);
+}
+
+uint16_t plat_hw_ss(const struct pcpu *pc, bool kernel)
+{
+	return 0x2b;
+}
+
+bool plat_from_guest(const struct cpu_regs *regs)
+{
+	/* Everything runs at hardware CPL3 here; the stub is whatever executes
+	 * from the stub's L4 slot. */
+	return (regs->rip >> 39) != (XK_STUB_VA >> 39);
+}
+
+uint64_t plat_read_cr2(struct pcpu *pc)
+{
+	return READ_ONCE(*(uint64_t *)(pc->vif + 8));
+}
+
+void plat_irq_disable(void)
+{
+	WRITE_ONCE(this_pcpu()->vif[0], 0);
+	barrier();
+}
+
+void plat_irq_enable(void)
+{
+	struct pcpu *pc = this_pcpu();
+
+	barrier();
+	WRITE_ONCE(pc->vif[0], 1);
+	barrier();
+	if (READ_ONCE(pc->vif[1])) /* an interrupt waited: one trap delivers it */
+		__asm__ volatile("sti" ::: "memory");
+}
+
+void plat_idle(void)
+{
+	/* hlt traps to the host, which delivers a pending interrupt instead of
+	 * halting; an interrupt that slips in before the hlt makes the handler
+	 * skip it (see pvm_fixup_idle). */
+	__asm__ volatile("movb $1, %0\n\t"
+			 ".globl pvm_idle_hlt\n"
+			 "pvm_idle_hlt: hlt\n\t"
+			 "movb $0, %0" ::"m"(this_pcpu()->vif[0])
+			 : "memory");
+}
+
+/* Called by core for interrupts taken inside the stub. */
+void plat_interrupted(struct cpu_regs *regs)
+{
+	if (regs->rip == (uint64_t)pvm_idle_hlt)
+		regs->rip++;
+}
+
+__attribute__((noreturn)) void plat_enter_guest(struct pcpu *pc)
+{
+	restore_and_iret(pc->guest_regs);
+}
+
+const char *plat_name(void)
+{
+	return "pvm";
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Descriptor tables, SYSCALL MSRs and the LAPIC, shared by both platforms.
+ * One GDT for all vCPUs, sized like Xen's so that its reserved selectors
+ * (0xe008..0xe033, pv-abi.md 1.9) exist; each vCPU has its own TSS slot.
+ */
+#include "x86.h"
+#include "platform.h"
+
+#define GDT_BYTES 0xf000
+#define TSS_SEL(i) (0xe060 + 16 * (i))
+
+static uint64_t gdt[GDT_BYTES / 8] __attribute__((aligned(4096)));
+static uint64_t idt[256 * 2] __attribute__((aligned(4096)));
+static bool tables_built;
+
+static void set_desc(uint16_t sel, uint64_t d)
+{
+	gdt[sel >> 3] = d;
+}
+
+#define DESC_CODE64_DPL0 0x00af9b000000ffffULL
+#define DESC_DATA_DPL0   0x00cf93000000ffffULL
+#define DESC_CODE32_DPL3 0x00cffb000000ffffULL
+#define DESC_DATA_DPL3   0x00cff3000000ffffULL
+#define DESC_CODE64_DPL3 0x00affb000000ffffULL
+
+static void build_tables(const struct x86_selectors *sel)
+{
+	/* Linux's own user selectors (its GDT entries 4..6) and a ring-0 pair
+	 * at 0x10/0x18 (the PVM recipe's supervisor selectors). */
+	set_desc(0x10, DESC_CODE64_DPL0);
+	set_desc(0x18, DESC_DATA_DPL0);
+	set_desc(0x23, DESC_CODE32_DPL3);
+	set_desc(0x2b, DESC_DATA_DPL3);
+	set_desc(0x33, DESC_CODE64_DPL3);
+	/* Xen's reserved selectors (xen.h FLAT_RING3_*, FLAT_KERNEL_*). */
+	set_desc(0xe008, DESC_CODE64_DPL0);
+	set_desc(0xe010, DESC_DATA_DPL0);
+	set_desc(0xe023, DESC_CODE32_DPL3);
+	set_desc(0xe02b, DESC_DATA_DPL3);
+	set_desc(0xe033, DESC_CODE64_DPL3);
+
+	for (unsigned v = 0; v < 256; v++) {
+		uint64_t off = (uint64_t)idt_stubs + 16 * v;
+		unsigned dpl = (v == 3 || v == 4) ? 3 : 0; /* int3/into, as Xen */
+		unsigned ist = (v == 2 || v == 8 || v == 18) ? 1 : 0;
+		idt[2 * v] = (off & 0xffff) | ((uint64_t)sel->stub_cs << 16) |
+			     ((uint64_t)ist << 32) | ((uint64_t)(0x8e | (dpl << 5)) << 40) |
+			     (((off >> 16) & 0xffff) << 48);
+		idt[2 * v + 1] = off >> 32;
+	}
+	tables_built = true;
+}
+
+struct __attribute__((packed)) dtr {
+	uint16_t limit;
+	uint64_t base;
+};
+
+void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
+{
+	unsigned id = pc->v.id;
+	uint64_t area = (uint64_t)pc;
+
+	if (!tables_built)
+		build_tables(sel);
+
+	/* TSS: rsp0 = stack top; ist1 for NMI/#DF/#MC; no I/O bitmap. */
+	memset(pc->tss, 0, sizeof(pc->tss));
+	uint64_t rsp0 = area + AREA_STACK_TOP, ist1 = area + AREA_IST_OFF + 0x1000;
+	memcpy(pc->tss + 4, &rsp0, 8);
+	memcpy(pc->tss + 36, &ist1, 8);
+	uint16_t iomap = sizeof(pc->tss);
+	memcpy(pc->tss + 102, &iomap, 2);
+	uint64_t tb = (uint64_t)pc->tss, lim = sizeof(pc->tss) - 1;
+	set_desc(TSS_SEL(id), (lim & 0xffff) | ((tb & 0xffffff) << 16) | (0x89ULL << 40) |
+				      (((tb >> 24) & 0xff) << 56));
+	gdt[(TSS_SEL(id) >> 3) + 1] = tb >> 32;
+
+	struct dtr g = {GDT_BYTES - 1, (uint64_t)gdt}, i = {sizeof(idt) - 1, (uint64_t)idt};
+	__asm__ volatile("lgdt %0" ::"m"(g));
+	__asm__ volatile("lidt %0" ::"m"(i));
+	/* Reload CS with a far return, then the data segments. */
+	__asm__ volatile("pushq %q0\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "mov %w1, %%ss\n\t"
+			 "mov %w2, %%ds\n\t"
+			 "mov %w2, %%es\n\t"
+			 :
+			 : "r"((uint64_t)sel->stub_cs), "r"(sel->stub_ss), "r"(0)
+			 : "rax", "memory");
+	__asm__ volatile("ltr %w0" ::"r"((uint16_t)TSS_SEL(id)));
+
+	/* SYSCALL: per-vCPU trampoline (entry.S) so that the entry finds its
+	 * stack without swapgs or a scratch register. */
+	pc->stack_top = area + AREA_STACK_TOP;
+	pc->syscall_target = (uint64_t)syscall_entry;
+	pc->self = area;
+	memcpy((void *)(area + AREA_TRAMP_OFF), syscall_tramp_template,
+	       syscall_tramp_end - syscall_tramp_template);
+	wrmsr(MSR_STAR, ((uint64_t)(sel->kernel_cs - 16) << 48) | ((uint64_t)sel->stub_cs << 32));
+	wrmsr(MSR_LSTAR, area + AREA_TRAMP_OFF);
+	wrmsr(MSR_CSTAR, area + AREA_TRAMP_OFF);
+	wrmsr(MSR_SFMASK, X86_EFLAGS_IF | X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_AC |
+				  X86_EFLAGS_NT);
+}
+
+void x86_lapic_init(void)
+{
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1ULL << 11) | (1ULL << 10));
+	wrmsr(MSR_X2APIC_SVR, 0x100 | XK_VEC_SPURIOUS);
+	wrmsr(MSR_X2APIC_LVTT, XK_VEC_TIMER | (2u << 17)); /* TSC-deadline mode */
+}
+
+void plat_arm_timer(uint64_t tsc)
+{
+	wrmsr(MSR_TSC_DEADLINE, tsc);
+}
+
+void plat_eoi(void)
+{
+	wrmsr(MSR_X2APIC_EOI, 0);
+}
+
+uint64_t plat_read_cr3(void)
+{
+	uint64_t cr3;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	return cr3;
+}
+
+void plat_write_cr3(uint64_t cr3)
+{
+	__asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
+}
+
+void plat_invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+}
+
+void plat_flush_tlb(void)
+{
+	plat_write_cr3(plat_read_cr3());
+}
+
+void plat_set_fs_base(uint64_t base)
+{
+	wrmsr(MSR_FS_BASE, base);
+}
+
+void plat_set_gs_base(uint64_t base)
+{
+	wrmsr(MSR_GS_BASE, base);
+}
+
+void plat_hostcall(struct pcpu *pc)
+{
+	__asm__ volatile("outl %0, %1" ::"a"((uint32_t)pc->v.id), "Nd"((uint16_t)XK_PORT_HOSTCALL)
+			 : "memory");
+}
+
+void plat_doorbell(uint32_t port)
+{
+	__asm__ volatile("outl %0, %1" ::"a"(port), "Nd"((uint16_t)XK_PORT_DOORBELL) : "memory");
+}
+
+struct extable {
+	uint64_t insn, fixup;
+};
+extern const struct extable __ex_table_start[], __ex_table_end[];
+
+bool fixup_exception(struct cpu_regs *regs)
+{
+	for (const struct extable *e = __ex_table_start; e < __ex_table_end; e++) {
+		if (e->insn == regs->rip) {
+			regs->rip = e->fixup;
+			return true;
+		}
+	}
+	return false;
+}

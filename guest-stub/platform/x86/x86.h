@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* x86-64 mechanics shared by the hw and pvm platforms. */
+#ifndef STUB_X86_H
+#define STUB_X86_H
+
+#include "stub.h"
+
+#define MSR_EFER           0xc0000080
+#define MSR_STAR           0xc0000081
+#define MSR_LSTAR          0xc0000082
+#define MSR_CSTAR          0xc0000083
+#define MSR_SFMASK         0xc0000084
+#define MSR_FS_BASE        0xc0000100
+#define MSR_GS_BASE        0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_APIC_BASE      0x0000001b
+#define MSR_TSC_DEADLINE   0x000006e0
+#define MSR_X2APIC_EOI     0x0000080b
+#define MSR_X2APIC_SVR     0x0000080f
+#define MSR_X2APIC_LVTT    0x00000832
+#define MSR_X2APIC_ICR     0x00000830
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t val)
+{
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+			 : "memory");
+}
+
+struct x86_selectors {
+	uint16_t stub_cs, stub_ss;
+	uint16_t kernel_cs, kernel_ss; /* guest kernel mode, hardware values */
+};
+
+/* Build and load GDT/IDT/TSS, SYSCALL MSRs and the per-vCPU trampoline. */
+void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel);
+/* x2APIC on, TSC-deadline timer vector XK_VEC_TIMER. */
+void x86_lapic_init(void);
+
+extern char idt_stubs[], syscall_entry[], syscall_tramp_template[], syscall_tramp_end[];
+extern char iret_to_guest[];
+__attribute__((noreturn)) void restore_and_iret(struct cpu_regs *regs);
+
+#endif
