@@ -210,9 +210,10 @@ int xk_layout_compute(const struct xk_kernel *k, uint64_t nr_pages, size_t ramdi
 	if (lay->first_free_pfn <= nr_pages)
 		return 0;
 
-	/* Find the smallest memory size that fits: the layout only grows with
-	 * nr_pages (p2m size), so iterate to the fixed point. */
-	need = lay->first_free_pfn;
+	/* Report the smallest whole number of MiB (above what we have) that
+	 * fits.  The layout grows with nr_pages (the p2m), so step up to the
+	 * next MiB covering what the last attempt needed until one fits. */
+	need = (lay->first_free_pfn + 255) & ~255ULL;
 	for (i = 0; i < 64 && need <= MAX_PAGES; i++) {
 		struct xk_layout tmp;
 
@@ -220,11 +221,11 @@ int xk_layout_compute(const struct xk_kernel *k, uint64_t nr_pages, size_t ramdi
 			break;
 		if (tmp.first_free_pfn <= need)
 			break;
-		need = tmp.first_free_pfn;
+		need = (tmp.first_free_pfn + 255) & ~255ULL;
 	}
 	snprintf(err, XK_ERRLEN,
 		 "guest memory too small: this kernel%s needs at least %llu MiB (have %llu MiB)",
-		 ramdisk_len ? " and ramdisk" : "", (unsigned long long)((need + 255) >> 8),
+		 ramdisk_len ? " and ramdisk" : "", (unsigned long long)(need >> 8),
 		 (unsigned long long)(nr_pages >> 8));
 	return -ENOMEM;
 }
