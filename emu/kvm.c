@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * /dev/kvm: host detection, the capability table, VM and vCPU creation.
+ * Two kinds of KVM host: hardware (VT-x/AMD-V) and this project's
+ * development hosts' PVM variant (module kvm_pvm), each with its own stub.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "xenkvm.h"
+
+static bool path_exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0;
+}
+
+static bool cpu_has_flag(const char *flag)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[8192];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (char *tok = strtok(line, " \t\n:"); tok; tok = strtok(NULL, " \t\n:"))
+			if (!strcmp(tok, flag))
+				found = true;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+enum xk_platform xk_detect_platform(const char **why)
+{
+	if (!path_exists("/dev/kvm")) {
+		*why = "no /dev/kvm: KVM is not available on this host "
+		       "(load kvm_intel or kvm_amd, or enable nested virtualization)";
+		return XK_PLATFORM_NONE;
+	}
+	/* PVM first: a PVM host may also report vmx/svm of an outer level. */
+	if (path_exists("/sys/module/kvm_pvm")) {
+		*why = "kvm_pvm is loaded";
+		return XK_PLATFORM_PVM;
+	}
+	if (path_exists("/sys/module/kvm_intel") || path_exists("/sys/module/kvm_amd") ||
+	    cpu_has_flag("vmx") || cpu_has_flag("svm")) {
+		*why = "hardware virtualization (VT-x/AMD-V)";
+		return XK_PLATFORM_HW;
+	}
+	*why = "/dev/kvm exists but its kind is unknown (neither kvm_intel, kvm_amd nor kvm_pvm)";
+	return XK_PLATFORM_NONE;
+}
+
+/* Required capabilities, checked at startup (kvmtool's style). */
+static const struct {
+	int cap;
+	const char *name;
+} required_caps[] = {
+	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+	{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD"},
+	{KVM_CAP_IRQFD, "KVM_CAP_IRQFD"},
+	{KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI"},
+	{KVM_CAP_TSC_DEADLINE_TIMER, "KVM_CAP_TSC_DEADLINE_TIMER"},
+	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+};
+
+int xk_kvm_open(struct xk_vm *vm)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			xk_err("permission denied on /dev/kvm: run as root or add your user to "
+			       "the 'kvm' group");
+		else
+			xk_err("cannot open /dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		xk_err("/dev/kvm speaks KVM API %d, xenkvm needs %d", api, KVM_API_VERSION);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
+			xk_err("this host's KVM lacks %s, which xenkvm requires",
+			       required_caps[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int set_mem(struct xk_vm *vm, unsigned slot, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uint64_t)host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r)) {
+		xk_err("KVM_SET_USER_MEMORY_REGION(slot %u, %llu MiB): %s", slot,
+		       (unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int xk_vm_create(struct xk_vm *vm)
+{
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		xk_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0)) {
+		xk_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -1;
+	}
+	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	vm->stub = mmap(NULL, vm->stub_size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (vm->ram == MAP_FAILED || vm->stub == MAP_FAILED) {
+		xk_err("cannot allocate %llu MiB of guest memory: %s",
+		       (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+		vm->ram = vm->stub = NULL;
+		return -1;
+	}
+	if (set_mem(vm, 0, 0, vm->ram, vm->ram_size) ||
+	    set_mem(vm, 1, vm->stub_gpa, vm->stub, vm->stub_size))
+		return -1;
+	return 0;
+}
+
+int xk_vcpu_create(struct xk_vm *vm, unsigned id)
+{
+	struct xk_vcpu *vc = &vm->vcpu[id];
+	int sz;
+
+	vc->vm = vm;
+	vc->id = id;
+	vc->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (vc->fd < 0) {
+		xk_err("KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+		return -1;
+	}
+	sz = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vc->run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, vc->fd, 0);
+	if (vc->run == MAP_FAILED) {
+		xk_err("mmap kvm_run: %s", strerror(errno));
+		return -1;
+	}
+
+	/* CPUID as KVM supports it, plus x2APIC and the TSC-deadline timer
+	 * that the stub programs (hidden again in the guest's PV view). */
+	int n = 256;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
+	if (!c)
+		return -1;
+	c->nent = n;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c)) {
+		xk_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		free(c);
+		return -1;
+	}
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1) {
+			e->ecx |= (1u << 21) | (1u << 24);
+			e->ebx = (e->ebx & 0x00ffffff) | (id << 24); /* initial APIC id */
+		}
+	}
+	if (ioctl(vc->fd, KVM_SET_CPUID2, c)) {
+		xk_err("KVM_SET_CPUID2: %s", strerror(errno));
+		free(c);
+		return -1;
+	}
+	free(c);
+	return 0;
+}
+
+int xk_vcpu_setup_regs(struct xk_vm *vm, unsigned id)
+{
+	struct xk_vcpu *vc = &vm->vcpu[id];
+	struct kvm_sregs s;
+	bool hw = vm->platform == XK_PLATFORM_HW;
+
+	if (ioctl(vc->fd, KVM_GET_SREGS, &s)) {
+		xk_err("KVM_GET_SREGS: %s", strerror(errno));
+		return -1;
+	}
+	/* Long mode, ring 0, on the selectors the stub's own GDT will hold;
+	 * the stub loads its GDT/IDT/TSS itself. */
+	struct kvm_segment cs = {.base = 0, .limit = 0xffffffff, .selector = hw ? 0xe008 : 0x10,
+				 .type = 11, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1,
+				 .g = 1};
+	struct kvm_segment ds = {.base = 0, .limit = 0xffffffff, .selector = hw ? 0xe010 : 0x18,
+				 .type = 3, .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0,
+				 .g = 1};
+	struct kvm_segment tr = {.base = 0, .limit = 0x67, .selector = 0, .type = 11,
+				 .present = 1, .s = 0};
+	s.cs = cs;
+	s.ss = s.ds = s.es = s.fs = s.gs = ds;
+	s.tr = tr;
+	s.gdt.base = 0;
+	s.gdt.limit = 0;
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	s.cr0 = 0x80050033; /* PG AM WP NE ET MP PE */
+	s.cr4 = 0x6a0;      /* OSXMMEXCPT OSFXSR PGE PAE */
+	s.efer = 0xd01;     /* NXE LMA LME SCE */
+	s.cr3 = vm->bi->vcpu0.cr3;
+	if (ioctl(vc->fd, KVM_SET_SREGS, &s)) {
+		xk_err("KVM_SET_SREGS: %s", strerror(errno));
+		return -1;
+	}
+	struct kvm_regs r;
+	memset(&r, 0, sizeof(r));
+	r.rip = XK_STUB_VA + XK_STUB_IMAGE_OFF;
+	r.rsp = XK_STUB_VA + vm->bi->vcpu_area_off + (uint64_t)(id + 1) * XK_VCPU_AREA_SIZE;
+	r.rdi = id;
+	r.rsi = XK_STUB_VA + XK_BOOTINFO_OFF;
+	r.rflags = 2;
+	if (ioctl(vc->fd, KVM_SET_REGS, &r)) {
+		xk_err("KVM_SET_REGS: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void xk_vcpu_dump(struct xk_vcpu *vc, const char *why)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(vc->fd, KVM_GET_REGS, &r) || ioctl(vc->fd, KVM_GET_SREGS, &s)) {
+		fprintf(stderr, "xenkvm: vcpu %u: %s (registers unavailable)\n", vc->id, why);
+		return;
+	}
+	fprintf(stderr,
+		"xenkvm: vcpu %u: %s\n"
+		"  rip %016llx rsp %016llx rflags %08llx\n"
+		"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+		"  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n"
+		"  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n"
+		"  r13 %016llx r14 %016llx r15 %016llx\n"
+		"  cs %04x ss %04x cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
+		vc->id, why, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
+		r.rbp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cs.selector,
+		s.ss.selector, s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+}
+
+void xk_vm_destroy(struct xk_vm *vm)
+{
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpu[i].fd > 0)
+			close(vm->vcpu[i].fd);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	if (vm->stub)
+		munmap(vm->stub, vm->stub_size);
+	if (vm->vm_fd > 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd > 0)
+		close(vm->kvm_fd);
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* xenkvm: command line, and the main loop of `xenkvm run`. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <linux/kvm.h>
+
+#include "xenkvm.h"
+
+#ifdef HAVE_XENSTORED
+int xk_xenstored_main(int argc, char **argv);
+#endif
+
+void xk_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xenkvm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: xenkvm COMMAND [OPTIONS]\n"
+	      "Run unmodified Xen PV guests on KVM.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  run        boot a PV kernel in the foreground, console on stdout\n"
+	      "  detect     print this host's kind of KVM: hw, pvm or none\n"
+#ifdef HAVE_XENSTORED
+	      "  xenstored  run a standalone xenstore daemon (see xenkvm xenstored --help)\n"
+#endif
+	      "  help       this text\n"
+	      "\n"
+	      "xenkvm run --kernel FILE [options]\n"
+	      "  -k, --kernel FILE       PV kernel (ELF or bzImage with Xen notes)\n"
+	      "  -r, --ramdisk FILE      initial ramdisk\n"
+	      "  -e, --extra STRING      kernel command line\n"
+	      "  -m, --memory MIB        guest memory in MiB (default 256)\n"
+	      "      --vcpus N           virtual CPUs (default 1; only 1 is supported yet)\n"
+	      "      --platform hw|pvm   override host detection\n"
+	      "      --timeout SECONDS   stop the guest after this long (exit status 6)\n"
+	      "      --scramble-p2m      give the guest non-contiguous machine frames\n"
+	      "      --trace-hypercalls  log every hypercall with arguments and result\n"
+	      "  -v, --verbose           launcher diagnostics on stderr\n"
+	      "\n"
+	      "Exit status of run: 0 guest powered off, 1 launcher error, 2 guest reboot,\n"
+	      "3 guest crash (or unhandled fault), 4 watchdog, 5 suspend (unsupported),\n"
+	      "6 timeout, 128+N killed by signal N.\n",
+	      f);
+}
+
+static int cmd_detect(void)
+{
+	const char *why;
+	enum xk_platform p = xk_detect_platform(&why);
+
+	printf("%s\n", p == XK_PLATFORM_HW ? "hw" : p == XK_PLATFORM_PVM ? "pvm" : "none");
+	fprintf(stderr, "xenkvm: %s\n", why);
+	return p == XK_PLATFORM_NONE ? 1 : 0;
+}
+
+static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+struct loop {
+	struct xk_vm *vm;
+	struct event_base *base;
+};
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		perror("xenkvm: stop eventfd");
+	event_base_loopbreak(l->base);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+
+	fflush(stdout);
+	xk_err("timeout after %u s: stopping the guest", l->vm->opt.timeout_s);
+	xk_vm_request_stop(l->vm, XK_EXIT_TIMEOUT);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct loop *l = arg;
+
+	xk_vm_request_stop(l->vm, 128 + (int)sig);
+}
+
+static void on_doorbell(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+	uint64_t v;
+	volatile uint64_t *notify = (volatile uint64_t *)(l->vm->stub + l->vm->bi->notify_off);
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	/* Ports the guest notified; the console/xenstore backends consume
+	 * them once they exist. */
+	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++)
+		if (notify[w])
+			__atomic_exchange_n(&notify[w], 0, __ATOMIC_ACQ_REL);
+}
+
+static int setup_doorbell(struct xk_vm *vm)
+{
+	vm->doorbell_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct kvm_ioeventfd io = {
+		.addr = XK_PORT_DOORBELL, .len = 4, .fd = vm->doorbell_fd,
+		.flags = KVM_IOEVENTFD_FLAG_PIO,
+	};
+	if (vm->doorbell_fd < 0 || ioctl(vm->vm_fd, KVM_IOEVENTFD, &io)) {
+		xk_err("KVM_IOEVENTFD: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"kernel", required_argument, NULL, 'k'},
+		{"ramdisk", required_argument, NULL, 'r'},
+		{"extra", required_argument, NULL, 'e'},
+		{"memory", required_argument, NULL, 'm'},
+		{"vcpus", required_argument, NULL, 'c'},
+		{"platform", required_argument, NULL, 'p'},
+		{"timeout", required_argument, NULL, 't'},
+		{"scramble-p2m", no_argument, NULL, 's'},
+		{"trace-hypercalls", no_argument, NULL, 'T'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static struct xk_vm vm;
+	uint64_t n;
+	int c;
+
+	memset(&vm, 0, sizeof(vm));
+	vm.opt.memory_mib = 256;
+	vm.opt.vcpus = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:r:e:m:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			vm.opt.kernel = optarg;
+			break;
+		case 'r':
+			vm.opt.ramdisk = optarg;
+			break;
+		case 'e':
+			vm.opt.extra = optarg;
+			break;
+		case 'm':
+			if (!parse_u64(optarg, 4, 1 << 20, &n)) {
+				xk_err("--memory: '%s' is not a size in MiB between 4 and 1048576",
+				       optarg);
+				return XK_EXIT_ERROR;
+			}
+			vm.opt.memory_mib = n;
+			break;
+		case 'c':
+			if (!parse_u64(optarg, 1, XK_MAX_VCPUS, &n)) {
+				xk_err("--vcpus: '%s' is not a number between 1 and %d", optarg,
+				       XK_MAX_VCPUS);
+				return XK_EXIT_ERROR;
+			}
+			if (n != 1) {
+				xk_err("--vcpus %s: only 1 vCPU is supported so far", optarg);
+				return XK_EXIT_ERROR;
+			}
+			vm.opt.vcpus = (unsigned)n;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "hw")) {
+				vm.opt.platform = XK_PLATFORM_HW;
+			} else if (!strcmp(optarg, "pvm")) {
+				vm.opt.platform = XK_PLATFORM_PVM;
+			} else {
+				xk_err("--platform: '%s' is neither 'hw' nor 'pvm'", optarg);
+				return XK_EXIT_ERROR;
+			}
+			break;
+		case 't':
+			if (!parse_u64(optarg, 1, 86400 * 365, &n)) {
+				xk_err("--timeout: '%s' is not a number of seconds", optarg);
+				return XK_EXIT_ERROR;
+			}
+			vm.opt.timeout_s = (unsigned)n;
+			break;
+		case 's':
+			vm.opt.scramble_p2m = true;
+			break;
+		case 'T':
+			vm.opt.trace_hypercalls = true;
+			break;
+		case 'v':
+			vm.opt.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fputs("Try 'xenkvm help'.\n", stderr);
+			return XK_EXIT_ERROR;
+		}
+	}
+	if (optind < argc) {
+		xk_err("run: unexpected argument '%s'", argv[optind]);
+		return XK_EXIT_ERROR;
+	}
+	if (!vm.opt.kernel) {
+		xk_err("run: --kernel FILE is required");
+		return XK_EXIT_ERROR;
+	}
+
+	const char *why;
+	enum xk_platform detected = xk_detect_platform(&why);
+	if (vm.opt.platform == XK_PLATFORM_NONE && detected == XK_PLATFORM_NONE) {
+		xk_err("%s", why);
+		return XK_EXIT_ERROR;
+	}
+	vm.platform = vm.opt.platform ? vm.opt.platform : detected;
+	vm.nr_vcpus = vm.opt.vcpus;
+	vm.kvm_fd = vm.vm_fd = -1;
+	vm.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	pthread_mutex_init(&vm.lock, NULL);
+
+	int rc = XK_EXIT_ERROR;
+	struct loop l = {&vm, NULL};
+	struct event *evs[6] = {NULL};
+	if (vm.stop_fd < 0 || xk_kvm_open(&vm) || xk_domain_build(&vm) || setup_doorbell(&vm))
+		goto out;
+
+	l.base = event_base_new();
+	if (!l.base) {
+		xk_err("cannot create the event loop");
+		goto out;
+	}
+	evs[0] = event_new(l.base, vm.stop_fd, EV_READ | EV_PERSIST, on_stop, &l);
+	evs[1] = event_new(l.base, vm.doorbell_fd, EV_READ | EV_PERSIST, on_doorbell, &l);
+	evs[2] = evsignal_new(l.base, SIGINT, on_signal, &l);
+	evs[3] = evsignal_new(l.base, SIGTERM, on_signal, &l);
+	evs[4] = evsignal_new(l.base, SIGHUP, on_signal, &l);
+	for (int i = 0; i < 5; i++)
+		event_add(evs[i], NULL);
+	if (vm.opt.timeout_s) {
+		struct timeval tv = {vm.opt.timeout_s, 0};
+		evs[5] = evtimer_new(l.base, on_timeout, &l);
+		evtimer_add(evs[5], &tv);
+	}
+
+	/* vCPU threads get SIGUSR1 to leave KVM_RUN; others never see it. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	for (unsigned i = 0; i < vm.nr_vcpus; i++) {
+		if (pthread_create(&vm.vcpu[i].thread, NULL, xk_vcpu_thread, &vm.vcpu[i])) {
+			xk_err("cannot start vCPU thread");
+			goto out;
+		}
+		vm.vcpu[i].started = true;
+	}
+	event_base_dispatch(l.base);
+
+	pthread_mutex_lock(&vm.lock);
+	vm.stopping = true;
+	pthread_mutex_unlock(&vm.lock);
+	xk_vcpus_kick(&vm);
+	for (unsigned i = 0; i < vm.nr_vcpus; i++)
+		if (vm.vcpu[i].started)
+			pthread_join(vm.vcpu[i].thread, NULL);
+	fflush(stdout);
+	rc = vm.exit_code;
+	if (vm.opt.verbose)
+		for (unsigned i = 0; i < vm.nr_vcpus; i++)
+			fprintf(stderr, "xenkvm: vcpu %u: %llu exits to userspace (%llu port I/O)\n", i,
+				(unsigned long long)vm.vcpu[i].nr_exits,
+				(unsigned long long)vm.vcpu[i].nr_io_exits);
+out:
+	for (int i = 0; i < 6; i++)
+		if (evs[i])
+			event_free(evs[i]);
+	if (l.base)
+		event_base_free(l.base);
+	xk_vm_destroy(&vm);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return XK_EXIT_ERROR;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "detect"))
+		return cmd_detect();
+#ifdef HAVE_XENSTORED
+	if (!strcmp(cmd, "xenstored"))
+		return xk_xenstored_main(argc - 1, argv + 1);
+#endif
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("xenkvm %s\n", XENKVM_VERSION);
+		return 0;
+	}
+	xk_err("unknown command '%s'", cmd);
+	fputs("Try 'xenkvm help'.\n", stderr);
+	return XK_EXIT_ERROR;
+}

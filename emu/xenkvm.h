@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The launcher's shared state: one VM running one PV domain. */
+#ifndef XENKVM_LAUNCHER_H
+#define XENKVM_LAUNCHER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include <xenkvm/stubabi.h>
+
+/* Exit status of `xenkvm run` (docs/usage.md). */
+enum xk_exit {
+	XK_EXIT_POWEROFF = 0,
+	XK_EXIT_ERROR = 1,    /* launcher error: arguments, files, KVM */
+	XK_EXIT_REBOOT = 2,   /* guest asked for a reboot */
+	XK_EXIT_CRASH = 3,    /* SHUTDOWN_crash, unhandled guest fault, stub fault */
+	XK_EXIT_WATCHDOG = 4, /* SHUTDOWN_watchdog */
+	XK_EXIT_SUSPEND = 5,  /* SHUTDOWN_suspend: save/restore not supported yet */
+	XK_EXIT_TIMEOUT = 6,  /* --timeout expired */
+};
+
+struct xk_options {
+	const char *kernel;
+	const char *ramdisk;
+	const char *extra;
+	uint64_t memory_mib;
+	unsigned vcpus;
+	enum xk_platform platform; /* NONE = detect */
+	unsigned timeout_s;        /* 0 = none */
+	bool trace_hypercalls;
+	bool scramble_p2m;
+	bool verbose;
+};
+
+struct xk_vcpu {
+	struct xk_vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	uint64_t nr_exits, nr_io_exits;
+};
+
+struct xk_vm {
+	struct xk_options opt;
+	enum xk_platform platform;
+	int kvm_fd, vm_fd;
+	uint8_t *ram;       /* guest RAM, GPA 0 */
+	uint64_t ram_size;
+	uint8_t *stub;      /* stub region */
+	uint64_t stub_gpa, stub_size;
+	struct xk_boot_info *bi;
+	struct xk_vcpu vcpu[XK_MAX_VCPUS];
+	unsigned nr_vcpus;
+	int doorbell_fd; /* ioeventfd on XK_PORT_DOORBELL */
+
+	pthread_mutex_t lock;
+	bool stopping;
+	int exit_code;
+	int stop_fd; /* eventfd: a vCPU thread asks the main loop to stop */
+};
+
+/* kvm.c */
+enum xk_platform xk_detect_platform(const char **why);
+int xk_kvm_open(struct xk_vm *vm);
+int xk_vm_create(struct xk_vm *vm);
+int xk_vcpu_create(struct xk_vm *vm, unsigned id);
+int xk_vcpu_setup_regs(struct xk_vm *vm, unsigned id);
+void xk_vcpu_dump(struct xk_vcpu *vc, const char *why);
+void xk_vm_destroy(struct xk_vm *vm);
+
+/* domain.c */
+int xk_domain_build(struct xk_vm *vm);
+
+/* vcpu.c */
+void *xk_vcpu_thread(void *arg);
+void xk_vm_request_stop(struct xk_vm *vm, int exit_code);
+void xk_vcpus_kick(struct xk_vm *vm);
+
+/* main.c */
+void xk_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern const uint8_t xk_stub_pvm[], xk_stub_hw[];
+extern const size_t xk_stub_pvm_len, xk_stub_hw_len;
+
+#endif
