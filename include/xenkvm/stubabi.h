@@ -21,7 +21,7 @@
 #define XK_M2P_VA_PVM      0xffff808000000000ULL /* slot 257 */
 #define XK_M2P_SPAN        0x0000004000000000ULL /* 256 GiB of VA, as Xen */
 #define XK_STUB_VA         0xffff830000000000ULL /* slot 262: stub region, linear */
-#define XK_DIRECTMAP_VA    0xffff840000000000ULL /* slot 264: all GPAs, linear */
+#define XK_DIRECTMAP_VA    0xffff878000000000ULL /* slot 271: all GPAs, linear */
 
 /* Offsets inside the stub region (which starts at boot_info.stub_gpa). */
 #define XK_BOOTINFO_OFF   0x0ULL     /* struct xk_boot_info, one page */
