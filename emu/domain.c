@@ -377,10 +377,10 @@ int xk_domain_build(struct xk_vm *vm)
 	bi->frame_info_off = sl.frame_info;
 	bi->free_off = sl.pt + sl.pt_pages * PG;
 	memcpy(bi->hole_l4e, hole, sizeof(hole));
-	bi->console_evtchn = bp.console_evtchn;
-	bi->store_evtchn = bp.store_evtchn;
-	bi->console_mfn = res->console_mfn;
-	bi->store_mfn = res->store_mfn;
+	bi->console_port = bp.console_evtchn;
+	bi->store_port = bp.store_evtchn;
+	bi->console_frame = res->console_mfn;
+	bi->store_frame = res->store_mfn;
 	bi->start_info_va = res->start_info_va;
 	bi->vcpu0.rip = res->entry;
 	bi->vcpu0.rsp = res->stack_top_va;

@@ -49,13 +49,13 @@ void evtchn_init(void)
 	const struct xk_boot_info *bi = dom.bi;
 
 	/* Ports pre-bound to the host backends before boot. */
-	if (bi->console_evtchn && bi->console_evtchn < NR_PORTS) {
-		chn[bi->console_evtchn].state = ECS_INTERDOMAIN;
-		chn[bi->console_evtchn].remote_dom = 0;
+	if (bi->console_port && bi->console_port < NR_PORTS) {
+		chn[bi->console_port].state = ECS_INTERDOMAIN;
+		chn[bi->console_port].remote_dom = 0;
 	}
-	if (bi->store_evtchn && bi->store_evtchn < NR_PORTS) {
-		chn[bi->store_evtchn].state = ECS_INTERDOMAIN;
-		chn[bi->store_evtchn].remote_dom = 0;
+	if (bi->store_port && bi->store_port < NR_PORTS) {
+		chn[bi->store_port].state = ECS_INTERDOMAIN;
+		chn[bi->store_port].remote_dom = 0;
 	}
 }
 

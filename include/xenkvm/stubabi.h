@@ -91,8 +91,8 @@ struct xk_boot_info {
 	uint64_t tsc_khz;
 	uint64_t wallclock_ns; /* UTC ns at tsc_at_wallclock */
 	uint64_t tsc_at_wallclock;
-	uint32_t console_evtchn, store_evtchn; /* pre-bound to the host */
-	uint64_t console_mfn, store_mfn;
+	uint32_t console_port, store_port; /* event channels pre-bound to the host */
+	uint64_t console_frame, store_frame; /* MFNs of the rings */
 	uint64_t start_info_va;
 	uint64_t features; /* XK_FEAT_* negotiated by the launcher */
 	struct xk_boot_vcpu0 vcpu0;
