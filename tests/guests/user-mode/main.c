@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Guest user mode (pv-abi.md 3.1, 3.3, 3.4): NEW_USER_BASEPTR, stack_switch,
+ * HYPERVISOR_iret to CS 0xe033 (RPL 3 = user), then from user mode:
+ * `syscall` -> syscall callback, `int $0x80` -> DPL-3 trap-table entry,
+ * `hlt` -> #GP(0) with a user frame, and a last `syscall` whose handler
+ * goes back to the kernel context without returning to user mode.
+ */
+#include "xkg.h"
+
+const char test_title[] = "user-mode: iret to user, syscall, int $0x80, #GP from user";
+
+#define USER_MAGIC_SC1 0x1111
+#define USER_MAGIC_INT80 0x2222
+#define USER_MAGIC_EXIT 0x3333
+
+static char user_stack[8192] __aligned(4096);
+static char kernel_stack[16384] __aligned(4096);
+
+/* User code.  RSP is user_stack_top on entry and stays there. */
+extern const char user_entry[], user_after_sc1[], user_after_int80[], user_hlt[],
+	user_after_hlt[], user_after_exit[];
+asm(".pushsection .text\n"
+    "user_entry:\n\t"
+    "pushq $0x5a5a\n\t"          /* touch the user stack */
+    "popq %rax\n\t"
+    "mov $" "0x1111" ", %edi\n\t"
+    "std\n\t"                    /* the callback must run with DF clear */
+    "syscall\n"
+    "user_after_sc1:\n\t"
+    "cld\n\t"
+    "mov $" "0x2222" ", %edi\n\t"
+    "int $0x80\n"
+    "user_after_int80:\n"
+    "user_hlt:\n\t"
+    "hlt\n"
+    "user_after_hlt:\n\t"
+    "mov $" "0x3333" ", %edi\n\t"
+    "syscall\n"
+    "user_after_exit:\n\t"
+    "ud2\n"
+    ".popsection");
+
+static struct {
+	int syscalls, int80s, gps;
+	uint64_t sc1_rcx, sc1_rip, sc1_cs, sc1_rsp, sc1_entry_rflags, sc1_rflags;
+	uint64_t int80_rip, int80_cs, int80_rdi;
+	uint64_t gp_rip, gp_cs, gp_ec;
+} seen;
+
+static uint64_t user_stack_top(void)
+{
+	return (uint64_t)(user_stack + sizeof(user_stack));
+}
+
+static bool on_syscall(struct xkg_regs *r)
+{
+	seen.syscalls++;
+	if (r->rdi == USER_MAGIC_SC1) {
+		seen.sc1_rcx = r->rcx;
+		seen.sc1_rip = r->rip;
+		seen.sc1_cs = r->cs;
+		seen.sc1_rsp = r->rsp;
+		seen.sc1_entry_rflags = r->entry_rflags;
+		seen.sc1_rflags = r->rflags;
+		return true; /* back to user at the instruction after syscall */
+	}
+	if (r->rdi == USER_MAGIC_EXIT)
+		xkg_exit_user(USER_MAGIC_EXIT);
+	xkg_fail("syscall from user with unexpected rdi %#lx at %#lx", r->rdi, r->rip);
+	xkg_exit_user(-1);
+}
+
+static bool on_int80(struct xkg_regs *r)
+{
+	seen.int80s++;
+	seen.int80_rip = r->rip;
+	seen.int80_cs = r->cs;
+	seen.int80_rdi = r->rdi;
+	return true;
+}
+
+static bool on_gp(struct xkg_regs *r)
+{
+	if ((r->cs & 3) != 3)
+		return false; /* kernel #GP: not ours */
+	seen.gps++;
+	seen.gp_rip = r->rip;
+	seen.gp_cs = r->cs;
+	seen.gp_ec = r->error_code;
+	if (r->rip == (uint64_t)user_hlt)
+		r->rip = (uint64_t)user_after_hlt;
+	else
+		xkg_exit_user(-2);
+	return true;
+}
+
+void test_main(void)
+{
+	struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
+	unsigned int done = 0;
+	struct shared_info *sh;
+	uint64_t l4_mfn;
+	long rc;
+
+	rc = xkg_setup_traps();
+	if (rc) {
+		xkg_fail("set_trap_table = %ld", rc);
+		return;
+	}
+	rc = xkg_setup_callbacks();
+	if (rc) {
+		xkg_fail("CALLBACKOP_register = %ld", rc);
+		return;
+	}
+	/* User mode runs with events enabled (IF=1): be ready for a
+	 * spurious upcall if shared_info can be mapped. */
+	sh = xkg_map_shared_info(&rc);
+	if (sh)
+		xkg_evtchn_init(&sh->vcpu_info[0], sh);
+	else
+		printf("user-mode: no shared_info (%ld); an upcall would be fatal\n", rc);
+	xkg_set_handler(XKG_VEC_SYSCALL, on_syscall);
+	xkg_set_handler(0x80, on_int80);
+	xkg_set_handler(13, on_gp);
+
+	/* The user page table is the kernel's own L4 (all our pages are
+	 * accessible from user mode); its MFN comes through the p2m. */
+	l4_mfn = xkg_virt_to_mfn((void *)xkg_start_info->pt_base);
+	op.arg1.mfn = l4_mfn;
+	rc = HYPERVISOR_mmuext_op(&op, 1, &done, DOMID_SELF);
+	printf("user-mode: NEW_USER_BASEPTR(mfn %#lx) = %ld, done %u\n", l4_mfn, rc, done);
+	if (rc) {
+		xkg_fail("MMUEXT_NEW_USER_BASEPTR = %ld", rc);
+		return;
+	}
+	CHECK_EQ(done, 1, "mmuext_op done count");
+
+	/* Where the hypervisor puts frames on the way from user mode. */
+	rc = HYPERVISOR_stack_switch(FLAT_KERNEL_SS, (uint64_t)(kernel_stack + sizeof(kernel_stack)));
+	if (rc) {
+		xkg_fail("stack_switch = %ld", rc);
+		return;
+	}
+
+	printf("user-mode: entering user mode at %p\n", user_entry);
+	rc = xkg_enter_user((uint64_t)user_entry, user_stack_top());
+	printf("user-mode: back in kernel mode, result %#lx\n", rc);
+	CHECK_EQ(rc, USER_MAGIC_EXIT, "user-mode exit value");
+
+	CHECK_EQ(seen.syscalls, 2, "syscall callbacks");
+	CHECK_EQ(seen.sc1_rip, (uint64_t)user_after_sc1, "syscall frame rip");
+	CHECK_EQ(seen.sc1_rcx, (uint64_t)user_after_sc1, "syscall frame rcx (= user rip)");
+	CHECK((seen.sc1_cs & 3) == 3, "syscall frame cs %#lx is not a user selector",
+	      seen.sc1_cs);
+	CHECK_EQ(seen.sc1_rsp, user_stack_top(), "syscall frame rsp");
+	CHECK(seen.sc1_rflags & 0x400, "syscall frame rflags %#lx lost the user's DF",
+	      seen.sc1_rflags);
+	CHECK(!(seen.sc1_entry_rflags & 0x400), "syscall callback entered with DF set (%#lx)",
+	      seen.sc1_entry_rflags);
+
+	CHECK_EQ(seen.int80s, 1, "int $0x80 deliveries");
+	CHECK_EQ(seen.int80_rip, (uint64_t)user_after_int80, "int $0x80 frame rip");
+	CHECK((seen.int80_cs & 3) == 3, "int $0x80 frame cs %#lx is not a user selector",
+	      seen.int80_cs);
+	CHECK_EQ(seen.int80_rdi, USER_MAGIC_INT80, "rdi seen by the int $0x80 handler");
+
+	CHECK_EQ(seen.gps, 1, "#GP from user mode");
+	CHECK_EQ(seen.gp_rip, (uint64_t)user_hlt, "#GP (hlt) frame rip");
+	CHECK_EQ(seen.gp_ec, 0, "#GP (hlt) error code");
+	CHECK((seen.gp_cs & 3) == 3, "#GP frame cs %#lx is not a user selector", seen.gp_cs);
+}
