@@ -411,6 +411,42 @@ static void test_hypercall_page_with_init_p2m(void **state)
 	run_case(&o, 16 * MiB_PAGES, true, 5000);
 }
 
+/* Overlapping segments load in header order, each zero-extended (as
+ * libelf's elf_load_binary): the later segment's data and bss win. */
+static void test_overlapping_segments(void **state)
+{
+	struct eg_linux_opts o = {0};
+	const uint64_t text = EG_VIRT_BASE + 0x200000;
+	uint8_t b;
+	struct env v;
+
+	env_init(&v, &o, 16 * MiB_PAGES, true, 0, NULL);
+	xk_kernel_free(&v.k);
+	v.e.load[1].paddr = 0x200000 + 0x2000;
+	v.e.load[1].vaddr = text + 0x2000;
+	v.e.load[1].filesz = 0x800;
+	v.e.load[1].memsz = 0x1800;
+	{
+		char err[XK_ERRLEN];
+		size_t len;
+		uint8_t *img = eg_build(&v.e, &len);
+
+		if (xk_kernel_parse(img, len, &v.k, err))
+			fail_msg("parse: %s", err);
+		free(img);
+	}
+	env_build(&v);
+	read_va(&v, text + 0x1fff, &b, 1);
+	assert_int_equal(b, eg_seg_byte(&v.e, 0, 0x1fff));
+	read_va(&v, text + 0x2100, &b, 1);
+	assert_int_equal(b, eg_seg_byte(&v.e, 1, 0x100));
+	read_va(&v, text + 0x2900, &b, 1);
+	assert_int_equal(b, 0);
+	read_va(&v, text + 0x2fff, &b, 1);
+	assert_int_equal(b, 0);
+	env_free(&v);
+}
+
 static void test_cmdline(void **state)
 {
 	struct eg_linux_opts o = {0};
@@ -474,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_linux61),
 		cmocka_unit_test(test_old_kernel),
 		cmocka_unit_test(test_hypercall_page_with_init_p2m),
+		cmocka_unit_test(test_overlapping_segments),
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_build_errors),
 	};

@@ -194,6 +194,32 @@ static void test_large_memory(void **state)
 	xk_kernel_free(&k);
 }
 
+/* Slide the end of the allocations across several 4 MiB boundaries (mapped
+ * ramdisk growing a page at a time): the invariants hold at every step, and
+ * the mapped region only grows by whole 4 MiB steps. */
+static void test_boundary_sweep(void **state)
+{
+	struct eg_linux_opts o = {0};
+	struct xk_kernel k;
+	struct xk_layout l;
+	uint64_t nr = 64 * MiB_PAGES, prev_end = 0, steps = 0;
+
+	kernel(&k, &o);
+	for (size_t rd = 4096; rd <= (size_t)(9 << 20); rd += 4096) {
+		compute(&k, nr, rd, &l);
+		check_common(&k, &l, nr);
+		assert_int_equal(l.ramdisk_pages, rd / 4096);
+		assert_true(l.mapped_end_pfn >= prev_end);
+		if (l.mapped_end_pfn != prev_end) {
+			assert_true(prev_end == 0 || l.mapped_end_pfn == prev_end + 1024);
+			steps++;
+		}
+		prev_end = l.mapped_end_pfn;
+	}
+	assert_true(steps >= 3);
+	xk_kernel_free(&k);
+}
+
 static uint64_t parse_need_mib(const char *err)
 {
 	const char *p = strstr(err, "needs at least ");
@@ -281,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_mapped_ramdisk),
 		cmocka_unit_test(test_init_p2m_mod_start_pfn),
 		cmocka_unit_test(test_large_memory),
+		cmocka_unit_test(test_boundary_sweep),
 		cmocka_unit_test(test_too_small),
 		cmocka_unit_test(test_bad_inputs),
 	};
