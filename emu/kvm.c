@@ -211,8 +211,12 @@ int xk_vcpu_setup_regs(struct xk_vm *vm, unsigned id)
 	struct kvm_segment ds = {.base = 0, .limit = 0xffffffff, .selector = hw ? 0xe010 : 0x18,
 				 .type = 3, .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0,
 				 .g = 1};
-	struct kvm_segment tr = {.base = 0, .limit = 0x67, .selector = 0, .type = 11,
-				 .present = 1, .s = 0};
+	/* TR points at the TSS the stub fills in before any exception can
+	 * happen; PVM uses this one rather than the stub's later ltr. */
+	uint64_t tss = XK_STUB_VA + vm->bi->vcpu_area_off + (uint64_t)id * XK_VCPU_AREA_SIZE +
+		       XK_VCPU_TSS_OFF;
+	struct kvm_segment tr = {.base = tss, .limit = 0x67, .selector = XK_TSS_SEL(id),
+				 .type = 11, .present = 1, .s = 0};
 	s.cs = cs;
 	s.ss = s.ds = s.es = s.fs = s.gs = ds;
 	s.tr = tr;

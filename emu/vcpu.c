@@ -141,8 +141,12 @@ void *xk_vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	for (;;) {
-		if (vm->stopping)
+		if (vm->stopping) {
+			/* A hung guest: show where each vCPU was. */
+			if (vm->exit_code == XK_EXIT_TIMEOUT)
+				xk_vcpu_dump(vc, "state at timeout");
 			break;
+		}
 		int rc = ioctl(vc->fd, KVM_RUN, 0);
 		if (rc < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

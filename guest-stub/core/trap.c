@@ -49,6 +49,7 @@ static void handle_interrupt(struct pcpu *pc, unsigned vector)
 		plat_eoi();
 		break;
 	case XK_VEC_SPURIOUS:
+	case VEC_RETRY: /* not an interrupt: see entry.S eb_retry */
 		break;
 	default:
 		plat_eoi();
@@ -61,7 +62,7 @@ static void stub_mode_trap(struct pcpu *pc, struct cpu_regs *regs)
 {
 	if (regs->vector >= 32) {
 		handle_interrupt(pc, regs->vector);
-		plat_interrupted(regs);
+		plat_interrupted(pc, regs);
 		return;
 	}
 	if (regs->vector == 2) /* NMI: nothing to do, never injected by us */
@@ -115,9 +116,10 @@ static void guest_exception(struct pcpu *pc, struct cpu_regs *regs)
 			 regs->error_code);
 }
 
-void stub_trap(struct cpu_regs *regs)
+/* pc comes from the entry block: a trap nested inside the PVM frame
+ * relocation runs on the guest's stack, where this_pcpu() cannot work. */
+void stub_trap(struct cpu_regs *regs, struct pcpu *pc)
 {
-	struct pcpu *pc = this_pcpu();
 
 	if (regs->vector != ENTRY_SYSCALL && !plat_from_guest(regs)) {
 		stub_mode_trap(pc, regs);
@@ -130,6 +132,10 @@ void stub_trap(struct cpu_regs *regs)
 		else
 			bounce_syscall(pc);
 	} else if (regs->vector < 32) {
+		if (unlikely(dom.bi->vcpu0.flags & XK_BOOTF_TRACE_HYPERCALLS))
+			printk("trap %u err %lx rip %lx cs %lx rsp %lx rflags %lx (%s mode)",
+			       regs->vector, regs->error_code, regs->rip, regs->cs, regs->rsp,
+			       regs->rflags, pc->v.in_kernel ? "kernel" : "user");
 		guest_exception(pc, regs);
 	} else {
 		handle_interrupt(pc, regs->vector);

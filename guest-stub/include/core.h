@@ -6,7 +6,7 @@
 #include "stub.h"
 
 /* trap.c / bounce.c */
-void stub_trap(struct cpu_regs *regs);
+void stub_trap(struct cpu_regs *regs, struct pcpu *pc);
 __attribute__((noreturn)) void exit_to_guest(struct pcpu *pc);
 /* Queue a guest exception: bounce frame onto the guest kernel stack. */
 void inject_exception(struct pcpu *pc, unsigned vector, bool has_err, uint64_t err);

@@ -57,7 +57,7 @@ void plat_doorbell(uint32_t port);
 /* First code of each vCPU (still emulated on PVM: keep it tiny). */
 void plat_early_entry(uint64_t vcpu_id, struct xk_boot_info *bi);
 /* An interrupt was taken inside the stub at regs (idle-race fixups). */
-void plat_interrupted(struct cpu_regs *regs);
+void plat_interrupted(struct pcpu *pc, struct cpu_regs *regs);
 
 /* Short platform name for logs. */
 const char *plat_name(void);

@@ -11,6 +11,9 @@
 #include <xenkvm/stubabi.h>
 #include "xen_abi.h"
 
+/* One static image: every symbol is local to it (no GOT under -fpie). */
+#pragma GCC visibility push(hidden)
+
 #define PAGE_SIZE  4096UL
 #define PAGE_SHIFT 12
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -93,36 +96,43 @@ struct vcpu {
 /* Stub-private per-vCPU data; lives at the bottom of the vCPU's area and is
  * found from %rsp (areas are XK_VCPU_AREA_SIZE aligned). */
 struct pcpu {
-	/* Offsets 0..63 are used by entry.S: keep in sync with asm-offsets. */
+	/* Offsets 0..79 are used by entry.S: keep in sync with its PCPU_*. */
 	uint64_t syscall_scratch_rsp; /* 0: guest rsp saved by the trampoline */
 	uint64_t stack_top;           /* 8: top of this vCPU's stub stack */
-	uint64_t syscall_target;      /* 16: common syscall entry */
-	uint64_t self;                /* 24 */
-	uint64_t vif_va;              /* 32: PVM virtual-IF page (0 on hw) */
-	uint64_t pad0[3];
+	uint64_t trap_target;         /* 16: stub_trap() */
+	uint64_t pad0[5];
 	/* ---- */
 	struct vcpu v;
 	struct xk_hostcall *hc;
 	struct cpu_regs *guest_regs; /* frame at the stack top */
 	volatile uint8_t softirq;    /* SOFTIRQ_* bits set from interrupt handlers */
 	uint64_t in_stub_fault;      /* nesting guard for stub faults */
-	uint8_t tss[104] __attribute__((aligned(16)));
-	/* PVM virtual-IF page: { u8 if_; u8 pending; u8 pad[6]; u64 cr2; } */
-	uint8_t vif[64] __attribute__((aligned(64)));
 };
-#define PCPU_OFF_SCRATCH 0
-#define PCPU_OFF_STACKTOP 8
-#define PCPU_OFF_TARGET 16
 #define SOFTIRQ_EVENT 1
 #define SOFTIRQ_TIMER 2
+#define VEC_RETRY 0x101 /* entry.S: an interrupt hit the PVM exit window */
 
 /* Per-vCPU area layout (XK_VCPU_AREA_SIZE = 64 KiB). */
 #define AREA_PCPU_OFF  0x0000
-#define AREA_TRAMP_OFF 0x3000 /* syscall trampoline (RIP-relative to pcpu) */
-#define AREA_IST_OFF   0x4000 /* IST stack for #DF/NMI/#MC, top at 0x5000 */
+/* PVM virtual-IF page { u8 if_; u8 pending; u8 pad[6]; u64 cr2; }: the
+ * registration MSR takes a page address (low bits are flags). */
+#define AREA_VIF_OFF   0x2000
+#define AREA_ENTRY_OFF 0x3000 /* copy of entry.S's entry block (8 KiB) */
+#define AREA_IDT_OFF   0x5000
+#define AREA_IST_OFF   0x6000 /* IST stack for #DF/NMI/#MC, top at 0x7000 */
 #define AREA_STACK_TOP XK_VCPU_AREA_SIZE
 
-_Static_assert(sizeof(struct pcpu) <= AREA_TRAMP_OFF, "pcpu fits below the trampoline");
+_Static_assert(sizeof(struct pcpu) <= AREA_VIF_OFF, "pcpu fits below the VIF page");
+
+static inline volatile uint8_t *pcpu_vif(struct pcpu *pc)
+{
+	return (volatile uint8_t *)pc + AREA_VIF_OFF;
+}
+
+static inline uint8_t *pcpu_tss(struct pcpu *pc)
+{
+	return (uint8_t *)pc + XK_VCPU_TSS_OFF;
+}
 
 static inline struct pcpu *this_pcpu(void)
 {

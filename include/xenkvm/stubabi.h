@@ -33,6 +33,11 @@
  * find its vCPU from %rsp (as Xen's get_cpu_info()). */
 #define XK_VCPU_AREA_SIZE 0x10000ULL
 #define XK_MAX_VCPUS      64
+/* The vCPU's 64-bit TSS inside its area, and its GDT selector.  The
+ * launcher also loads TR with it (KVM_SET_SREGS): PVM takes the TSS from
+ * there, not from a later ltr. */
+#define XK_VCPU_TSS_OFF   0x2f80ULL
+#define XK_TSS_SEL(i)     (0xe060 + 16 * (i))
 
 /* I/O ports the stub uses towards the launcher (never seen by the guest,
  * whose port I/O is emulated by the stub).  0x80/0x87 are dropped on PVM. */

@@ -58,13 +58,13 @@ void plat_idle(void)
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
-void plat_interrupted(struct cpu_regs *regs)
+void plat_interrupted(struct pcpu *pc, struct cpu_regs *regs)
 {
 }
 
 __attribute__((noreturn)) void plat_enter_guest(struct pcpu *pc)
 {
-	restore_and_iret(pc->guest_regs);
+	eb_return(pc, eb_restore_hw);
 }
 
 const char *plat_name(void)

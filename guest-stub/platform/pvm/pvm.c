@@ -21,12 +21,11 @@ extern char pvm_idle_hlt[];
 void plat_early_entry(uint64_t vcpu_id, struct xk_boot_info *bi)
 {
 	struct pcpu *pc = this_pcpu();
-	uint64_t gpa = (uint64_t)pc->vif - XK_STUB_VA + bi->stub_gpa;
+	uint64_t gpa = (uint64_t)pcpu_vif(pc) - XK_STUB_VA + bi->stub_gpa;
 
-	pc->vif_va = (uint64_t)pc->vif;
 	wrmsr(MSR_PVM_VIF, gpa | VIF_CR2_CELL);
 	__asm__ volatile("sti" ::: "memory");
-	WRITE_ONCE(pc->vif[0], 1);
+	pcpu_vif(pc)[0] = 1;
 }
 
 void plat_cpu_init(struct pcpu *pc)
@@ -54,12 +53,12 @@ bool plat_from_guest(const struct cpu_regs *regs)
 
 uint64_t plat_read_cr2(struct pcpu *pc)
 {
-	return READ_ONCE(*(uint64_t *)(pc->vif + 8));
+	return *(volatile uint64_t *)(pcpu_vif(pc) + 8);
 }
 
 void plat_irq_disable(void)
 {
-	WRITE_ONCE(this_pcpu()->vif[0], 0);
+	pcpu_vif(this_pcpu())[0] = 0;
 	barrier();
 }
 
@@ -68,9 +67,9 @@ void plat_irq_enable(void)
 	struct pcpu *pc = this_pcpu();
 
 	barrier();
-	WRITE_ONCE(pc->vif[0], 1);
+	pcpu_vif(pc)[0] = 1;
 	barrier();
-	if (READ_ONCE(pc->vif[1])) /* an interrupt waited: one trap delivers it */
+	if (pcpu_vif(pc)[1]) /* an interrupt waited: one trap delivers it */
 		__asm__ volatile("sti" ::: "memory");
 }
 
@@ -82,20 +81,22 @@ void plat_idle(void)
 	__asm__ volatile("movb $1, %0\n\t"
 			 ".globl pvm_idle_hlt\n"
 			 "pvm_idle_hlt: hlt\n\t"
-			 "movb $0, %0" ::"m"(this_pcpu()->vif[0])
+			 "movb $0, %0" ::"m"(*pcpu_vif(this_pcpu()))
 			 : "memory");
 }
 
 /* Called by core for interrupts taken inside the stub. */
-void plat_interrupted(struct cpu_regs *regs)
+void plat_interrupted(struct pcpu *pc, struct cpu_regs *regs)
 {
 	if (regs->rip == (uint64_t)pvm_idle_hlt)
 		regs->rip++;
+	else if (regs->rip == eb_addr(pc, eb_pvm_window) || regs->rip == eb_addr(pc, eb_pvm_iret))
+		regs->rip = eb_addr(pc, eb_retry);
 }
 
 __attribute__((noreturn)) void plat_enter_guest(struct pcpu *pc)
 {
-	restore_and_iret(pc->guest_regs);
+	eb_return(pc, eb_restore_pvm);
 }
 
 const char *plat_name(void)

@@ -1,15 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Trap, interrupt and SYSCALL entry shared by the hw and pvm platforms.
+ *
+ * Each vCPU runs its own copy of the "entry block" below (placed at
+ * AREA_ENTRY_OFF in its area): RIP-relative operands in the copy reach that
+ * vCPU's struct pcpu, so no register, GS base or swapgs is needed to find
+ * it, whatever stack the CPU delivered the trap on.
+ *
  * Every entry from the guest ends with a struct cpu_regs at the top of the
- * vCPU's stub stack; stub_trap() in core/trap.c takes it from there.
+ * vCPU's stub stack.  On hw the CPU's TSS.rsp0 switch already puts the frame
+ * there.  On PVM the guest kernel (at kernel-half addresses) runs as PVM
+ * "supervisor": its traps arrive on the guest's own stack with no switch,
+ * so the prologue moves the frame.  Traps that interrupted the stub itself
+ * stay where they are.
  */
-#define AREA_MASK   (~(0x10000 - 1))
-#define TRAMP_OFF   0x3000 /* AREA_TRAMP_OFF in stub.h */
-#define PCPU_OFF_SCRATCH 0
-#define PCPU_OFF_STACKTOP 8
-#define PCPU_OFF_TARGET 16
-#define ENTRY_SYSCALL 0x100
+#define ENTRY_BLOCK_OFF 0x3000 /* AREA_ENTRY_OFF in stub.h */
+#define PCPU_SCRATCH    0
+#define PCPU_STACKTOP   8
+#define PCPU_TRAP       16     /* stub_trap() */
+#define PCPU_VIF        0x2000 /* AREA_VIF_OFF */
+#define ENTRY_SYSCALL   0x100
+#define VEC_RETRY       0x101
+#define STUB_SLOT       0x1ffff06 /* XK_STUB_VA >> 39 */
+#define FRAME_WORDS     7         /* vector, error, rip, cs, rflags, rsp, ss */
 
 	.section .text.entry, "ax"
 	.code64
@@ -27,28 +40,59 @@ _start:
 	call	stub_start
 	ud2
 
+/* ---- the per-vCPU entry block template ---- */
 	.text
-/* IDT entry points: vector v at idt_stubs + 16*v. */
-	.balign 16
-	.globl idt_stubs
-idt_stubs:
-	.set vec, 0
-	.rept 256
-	.balign 16
-	.if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || (vec == 21)
-	pushq	$vec
-	.else
-	pushq	$0
-	pushq	$vec
-	.endif
-	jmp	common_trap
-	.set vec, vec + 1
-	.endr
+	.balign 4096
+	.globl entry_block, entry_block_end
+entry_block:
+#define PCPU(off) entry_block - ENTRY_BLOCK_OFF + (off)(%rip)
 
-/* Vectors with a hardware error code land here with only the vector pushed
- * above the error code; normalise by swapping when needed. */
-common_trap:
-	/* stack: vector, [err|0], rip, cs, rflags, rsp, ss */
+/* SYSCALL (LSTAR/CSTAR): RCX/R11 hold the guest RIP/RFLAGS. */
+	.globl eb_syscall
+eb_syscall:
+	mov	%rsp, PCPU(PCPU_SCRATCH)
+	mov	PCPU(PCPU_STACKTOP), %rsp
+	sub	$8, %rsp		/* ss: set by core from the guest mode */
+	pushq	PCPU(PCPU_SCRATCH)	/* rsp */
+	push	%r11			/* rflags */
+	pushq	$0			/* cs: set by core */
+	push	%rcx			/* rip */
+	pushq	$0			/* error code */
+	pushq	$ENTRY_SYSCALL
+	jmp	eb_common
+
+/* Frame relocation for traps.  Stack: vector, error, rip, cs, rflags, rsp,
+ * ss. */
+eb_prologue:
+	push	%rax
+	mov	24(%rsp), %rax		/* interrupted rip (rax, vector, error, rip) */
+	shr	$39, %rax
+	cmp	$STUB_SLOT, %rax
+	je	2f
+	cld				/* the guest may have left DF set */
+	mov	PCPU(PCPU_STACKTOP), %rax
+	sub	$(FRAME_WORDS * 8), %rax
+	push	%rcx
+	push	%rsi
+	push	%rdi
+	lea	32(%rsp), %rsi		/* the frame as delivered */
+	cmp	%rax, %rsi
+	je	1f
+	mov	%rax, %rdi
+	mov	$FRAME_WORDS, %ecx
+	rep movsq
+1:	pop	%rdi
+	pop	%rsi
+	pop	%rcx
+	pop	%rax
+	mov	PCPU(PCPU_STACKTOP), %rsp
+	sub	$(FRAME_WORDS * 8), %rsp
+	jmp	eb_common
+2:	pop	%rax
+	/* fall through */
+
+/* Save GPRs and call stub_trap(regs, pcpu). */
+eb_common:
 	cld
 	push	%rdi
 	push	%rsi
@@ -66,11 +110,12 @@ common_trap:
 	push	%r14
 	push	%r15
 	mov	%rsp, %rdi
-	call	stub_trap
+	lea	PCPU(0), %rsi
+	call	*PCPU(PCPU_TRAP)
 	/* stub_trap returns only for traps taken inside the stub */
 	mov	%rsp, %rdi
-	.globl restore_and_iret
-restore_and_iret:
+	.globl eb_restore_hw
+eb_restore_hw:				/* rdi: frame to return to */
 	mov	%rdi, %rsp
 	pop	%r15
 	pop	%r14
@@ -88,38 +133,58 @@ restore_and_iret:
 	pop	%rsi
 	pop	%rdi
 	add	$16, %rsp
-	.globl iret_to_guest
-iret_to_guest:
 	iretq
 
-/* SYSCALL from the guest (kernel: hypercall; user: guest system call).  The
- * per-vCPU trampoline has saved the guest %rsp in pcpu and switched to the
- * stub stack; RCX/R11 hold the guest RIP/RFLAGS. */
-	.globl syscall_entry
-syscall_entry:
-	sub	$8, %rsp		/* ss: set by core from the guest mode */
-	push	%rax			/* becomes the rsp slot */
-	mov	%rsp, %rax
-	and	$AREA_MASK, %rax
-	mov	PCPU_OFF_SCRATCH(%rax), %rax
-	xchg	%rax, (%rsp)
-	push	%r11			/* rflags */
-	pushq	$0			/* cs: set by core */
-	push	%rcx			/* rip */
-	pushq	$0			/* error code */
-	pushq	$ENTRY_SYSCALL
-	jmp	common_trap
+/* PVM return to the guest.  Interrupts are the byte VIF.if_, clear from
+ * exit_to_guest()'s last check until the movb here.  An interrupt landing
+ * in [eb_pvm_window, eb_pvm_iret] is sent through eb_retry by
+ * plat_interrupted(), so no event waits for the guest's next trap. */
+	.globl eb_restore_pvm, eb_pvm_window, eb_pvm_iret, eb_retry
+eb_restore_pvm:
+	mov	%rdi, %rsp
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rax
+	pop	%rcx
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+	add	$16, %rsp
+	movb	$1, PCPU(PCPU_VIF)
+eb_pvm_window:
+	nop
+eb_pvm_iret:
+	iretq
+eb_retry:				/* rsp: the guest's iret frame */
+	pushq	$0
+	pushq	$VEC_RETRY
+	jmp	eb_prologue
 
-/* Template of the per-vCPU SYSCALL trampoline, copied to the page that
- * sits TRAMP_OFF above the vCPU's struct pcpu; RIP-relative operands then
- * address that vCPU's pcpu.  LSTAR points at the copy. */
-	.balign 4096
-	.globl syscall_tramp_template, syscall_tramp_end
-syscall_tramp_template:
-	mov	%rsp, syscall_tramp_template - TRAMP_OFF + PCPU_OFF_SCRATCH(%rip)
-	mov	syscall_tramp_template - TRAMP_OFF + PCPU_OFF_STACKTOP(%rip), %rsp
-	jmp	*syscall_tramp_template - TRAMP_OFF + PCPU_OFF_TARGET(%rip)
-syscall_tramp_end:
+/* IDT entry points: vector v at eb_idt + 16*v. */
+	.balign 256
+	.globl eb_idt
+eb_idt:
+	.set vec, 0
+	.rept 256
+	.balign 16
+	.if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || (vec == 21)
+	pushq	$vec
+	.else
+	pushq	$0
+	pushq	$vec
+	.endif
+	jmp	eb_prologue
+	.set vec, vec + 1
+	.endr
+entry_block_end:
 
 /* size_t raw_copy(void *dst, const void *src, size_t len): bytes NOT copied.
  * A fault on either side jumps to the fixup (see fixup_exception()). */

@@ -6,12 +6,13 @@
  */
 #include "x86.h"
 #include "platform.h"
+#include "core.h"
 
 #define GDT_BYTES 0xf000
-#define TSS_SEL(i) (0xe060 + 16 * (i))
+#define TSS_SEL(i) XK_TSS_SEL(i)
+#define TSS_BYTES 104
 
 static uint64_t gdt[GDT_BYTES / 8] __attribute__((aligned(4096)));
-static uint64_t idt[256 * 2] __attribute__((aligned(4096)));
 static bool tables_built;
 
 static void set_desc(uint16_t sel, uint64_t d)
@@ -41,15 +42,6 @@ static void build_tables(const struct x86_selectors *sel)
 	set_desc(0xe02b, DESC_DATA_DPL3);
 	set_desc(0xe033, DESC_CODE64_DPL3);
 
-	for (unsigned v = 0; v < 256; v++) {
-		uint64_t off = (uint64_t)idt_stubs + 16 * v;
-		unsigned dpl = (v == 3 || v == 4) ? 3 : 0; /* int3/into, as Xen */
-		unsigned ist = (v == 2 || v == 8 || v == 18) ? 1 : 0;
-		idt[2 * v] = (off & 0xffff) | ((uint64_t)sel->stub_cs << 16) |
-			     ((uint64_t)ist << 32) | ((uint64_t)(0x8e | (dpl << 5)) << 40) |
-			     (((off >> 16) & 0xffff) << 48);
-		idt[2 * v + 1] = off >> 32;
-	}
 	tables_built = true;
 }
 
@@ -67,18 +59,34 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 		build_tables(sel);
 
 	/* TSS: rsp0 = stack top; ist1 for NMI/#DF/#MC; no I/O bitmap. */
-	memset(pc->tss, 0, sizeof(pc->tss));
+	uint8_t *tss = pcpu_tss(pc);
+	memset(tss, 0, TSS_BYTES);
 	uint64_t rsp0 = area + AREA_STACK_TOP, ist1 = area + AREA_IST_OFF + 0x1000;
-	memcpy(pc->tss + 4, &rsp0, 8);
-	memcpy(pc->tss + 36, &ist1, 8);
-	uint16_t iomap = sizeof(pc->tss);
-	memcpy(pc->tss + 102, &iomap, 2);
-	uint64_t tb = (uint64_t)pc->tss, lim = sizeof(pc->tss) - 1;
+	memcpy(tss + 4, &rsp0, 8);
+	memcpy(tss + 36, &ist1, 8);
+	uint16_t iomap = TSS_BYTES;
+	memcpy(tss + 102, &iomap, 2);
+	uint64_t tb = (uint64_t)tss, lim = TSS_BYTES - 1;
 	set_desc(TSS_SEL(id), (lim & 0xffff) | ((tb & 0xffffff) << 16) | (0x89ULL << 40) |
 				      (((tb >> 24) & 0xff) << 56));
 	gdt[(TSS_SEL(id) >> 3) + 1] = tb >> 32;
 
-	struct dtr g = {GDT_BYTES - 1, (uint64_t)gdt}, i = {sizeof(idt) - 1, (uint64_t)idt};
+	/* This vCPU's copy of the entry block, and its IDT pointing there. */
+	memcpy((void *)(area + AREA_ENTRY_OFF), entry_block, entry_block_end - entry_block);
+	uint64_t *idt = (uint64_t *)(area + AREA_IDT_OFF);
+	for (unsigned v = 0; v < 256; v++) {
+		uint64_t off = eb_addr(pc, eb_idt) + 16 * v;
+		unsigned dpl = (v == 3 || v == 4) ? 3 : 0; /* int3/into, as Xen */
+		unsigned ist = (v == 2 || v == 8 || v == 18) ? 1 : 0;
+		idt[2 * v] = (off & 0xffff) | ((uint64_t)sel->stub_cs << 16) |
+			     ((uint64_t)ist << 32) | ((uint64_t)(0x8e | (dpl << 5)) << 40) |
+			     (((off >> 16) & 0xffff) << 48);
+		idt[2 * v + 1] = off >> 32;
+	}
+	pc->stack_top = area + AREA_STACK_TOP;
+	pc->trap_target = (uint64_t)stub_trap;
+
+	struct dtr g = {GDT_BYTES - 1, (uint64_t)gdt}, i = {256 * 16 - 1, (uint64_t)idt};
 	__asm__ volatile("lgdt %0" ::"m"(g));
 	__asm__ volatile("lidt %0" ::"m"(i));
 	/* Reload CS with a far return, then the data segments. */
@@ -95,16 +103,11 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 			 : "rax", "memory");
 	__asm__ volatile("ltr %w0" ::"r"((uint16_t)TSS_SEL(id)));
 
-	/* SYSCALL: per-vCPU trampoline (entry.S) so that the entry finds its
-	 * stack without swapgs or a scratch register. */
-	pc->stack_top = area + AREA_STACK_TOP;
-	pc->syscall_target = (uint64_t)syscall_entry;
-	pc->self = area;
-	memcpy((void *)(area + AREA_TRAMP_OFF), syscall_tramp_template,
-	       syscall_tramp_end - syscall_tramp_template);
+	/* SYSCALL enters this vCPU's block copy, which finds its stack
+	 * without swapgs or a scratch register. */
 	wrmsr(MSR_STAR, ((uint64_t)(sel->kernel_cs - 16) << 48) | ((uint64_t)sel->stub_cs << 32));
-	wrmsr(MSR_LSTAR, area + AREA_TRAMP_OFF);
-	wrmsr(MSR_CSTAR, area + AREA_TRAMP_OFF);
+	wrmsr(MSR_LSTAR, eb_addr(pc, eb_syscall));
+	wrmsr(MSR_CSTAR, eb_addr(pc, eb_syscall));
 	wrmsr(MSR_SFMASK, X86_EFLAGS_IF | X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_AC |
 				  X86_EFLAGS_NT);
 }

@@ -43,8 +43,21 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel);
 /* x2APIC on, TSC-deadline timer vector XK_VEC_TIMER. */
 void x86_lapic_init(void);
 
-extern char idt_stubs[], syscall_entry[], syscall_tramp_template[], syscall_tramp_end[];
-extern char iret_to_guest[];
-__attribute__((noreturn)) void restore_and_iret(struct cpu_regs *regs);
+extern char entry_block[], entry_block_end[], eb_syscall[], eb_idt[], eb_restore_hw[];
+extern char eb_restore_pvm[], eb_pvm_window[], eb_pvm_iret[], eb_retry[];
+
+/* Address of an entry-block symbol in this vCPU's copy of the block. */
+static inline uint64_t eb_addr(const struct pcpu *pc, const char *sym)
+{
+	return (uint64_t)pc + AREA_ENTRY_OFF + (uint64_t)(sym - entry_block);
+}
+
+/* Return to the guest through this vCPU's copy of a restore routine. */
+__attribute__((noreturn)) static inline void eb_return(struct pcpu *pc, const char *restore)
+{
+	void (*fn)(struct cpu_regs *) = (void (*)(struct cpu_regs *))eb_addr(pc, restore);
+	fn(pc->guest_regs);
+	__builtin_unreachable();
+}
 
 #endif
