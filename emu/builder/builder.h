@@ -45,7 +45,7 @@ struct xk_kernel {
 	uint64_t paddr_offset;
 	uint64_t entry;          /* virtual */
 	uint64_t hypercall_page; /* virtual, 0 = none */
-	uint64_t init_p2m;       /* virtual, 0 = none */
+	uint64_t init_p2m;       /* virtual, 0 = none (or ignored, as libxc does) */
 	uint64_t hv_start_low;
 	bool mod_start_pfn;
 	bool l1_mfn_valid;
@@ -157,7 +157,14 @@ int xk_layout_compute(const struct xk_kernel *k, uint64_t nr_pages, size_t ramdi
 /* Write everything into p->ram: kernel segments, ramdisk, p2m, start_info,
  * zeroed console/xenstore pages, bootstrap page tables (pv-abi.md 1.3: L1
  * P|RW|A|U, upper P|RW|A|D|U, PT frames mapped RO, hole slots copied from
- * hole_l4e), hypercall page when the kernel asks for one. */
+ * hole_l4e), hypercall page when the kernel asks for one.
+ *
+ * Frames [0, lay.first_free_pfn) are zeroed first; the rest of RAM is left
+ * as the caller gave it (a fresh anonymous mapping is all zero).  As libxc:
+ * start_info.flags has SIF_VIRT_P2M_4TOOLS (+ SIF_MOD_START_PFN for an
+ * unmapped ramdisk), mod_len is the ramdisk rounded up to whole pages, and
+ * the ramdisk is passed as given (not decompressed).  The p2m is checked
+ * to point into RAM only; the caller derives the M2P from it. */
 int xk_build(const struct xk_build_params *p, struct xk_build_result *r, char *err);
 
 #endif
