@@ -16,13 +16,13 @@
 
 #include "builder.h"
 
-#define PAGE_SIZE 4096ULL
-#define PTE_P     0x001ULL
-#define PTE_RW    0x002ULL
-#define PTE_U     0x004ULL
-#define PTE_A     0x020ULL
-#define PTE_D     0x040ULL
-#define L1_PROT   (PTE_P | PTE_RW | PTE_A | PTE_U)
+#define PAGE_SIZE  4096ULL
+#define PTE_P	   0x001ULL
+#define PTE_RW	   0x002ULL
+#define PTE_U	   0x004ULL
+#define PTE_A	   0x020ULL
+#define PTE_D	   0x040ULL
+#define L1_PROT	   (PTE_P | PTE_RW | PTE_A | PTE_U)
 #define UPPER_PROT (PTE_P | PTE_RW | PTE_A | PTE_D | PTE_U)
 
 #define HYPERCALL_IRET 23
@@ -183,8 +183,10 @@ static void write_pagetables(const struct ctx *c)
 					uint64_t prot = UPPER_PROT;
 
 					if (!l)
-						prot = is_pt_pfn(lay, child) ? L1_PROT & ~PTE_RW : L1_PROT;
-					put64(c, t->pfn + p / 512, p % 512, mfn_of(c, child) << 12 | prot);
+						prot = is_pt_pfn(lay, child) ? L1_PROT & ~PTE_RW
+									     : L1_PROT;
+					put64(c, t->pfn + p / 512, p % 512,
+					      mfn_of(c, child) << 12 | prot);
 				}
 			}
 		}

@@ -20,9 +20,9 @@
 #define XK_MAX_KERNEL_SIZE (1u << 30)
 
 struct xk_segment {
-	uint64_t paddr;  /* p_paddr of the PT_LOAD */
+	uint64_t paddr;	 /* p_paddr of the PT_LOAD */
 	uint64_t filesz; /* bytes copied from the image */
-	uint64_t memsz;  /* bytes in memory (rest zeroed) */
+	uint64_t memsz;	 /* bytes in memory (rest zeroed) */
 	uint64_t offset; /* file offset inside the ELF */
 };
 
@@ -43,17 +43,17 @@ struct xk_kernel {
 	bool pae_yes;
 	uint64_t virt_base;
 	uint64_t paddr_offset;
-	uint64_t entry;          /* virtual */
+	uint64_t entry;		 /* virtual */
 	uint64_t hypercall_page; /* virtual, 0 = none */
-	uint64_t init_p2m;       /* virtual, 0 = none (or ignored, as libxc does) */
+	uint64_t init_p2m;	 /* virtual, 0 = none (or ignored, as libxc does) */
 	uint64_t hv_start_low;
 	bool mod_start_pfn;
 	bool l1_mfn_valid;
 	bool legacy_xen_guest; /* notes came from the __xen_guest section */
 	bool suspend_cancel;
-	uint64_t phys32_entry;  /* PVH entry (unused by PV), 0 = none */
+	uint64_t phys32_entry;	 /* PVH entry (unused by PV), 0 = none */
 	uint32_t feat_supported; /* XENFEAT_* bitmap (FEATURES + SUPPORTED_FEATURES) */
-	uint32_t feat_required;  /* "!feature" entries of FEATURES */
+	uint32_t feat_required;	 /* "!feature" entries of FEATURES */
 
 	struct xk_segment seg[XK_MAX_SEGMENTS];
 	unsigned nr_seg;
@@ -79,7 +79,7 @@ int xk_image_unpack(const uint8_t *file, size_t len, uint8_t **elf, size_t *elf_
  * region. */
 struct xk_layout {
 	uint64_t nr_pages;
-	uint64_t kernel_pfn, kernel_pages; /* from pfn 0 (padding) to end of kernel */
+	uint64_t kernel_pfn, kernel_pages;   /* from pfn 0 (padding) to end of kernel */
 	uint64_t ramdisk_pfn, ramdisk_pages; /* mapped (old kernels) or unmapped */
 	bool ramdisk_mapped;
 	uint64_t p2m_pfn, p2m_pages; /* in the mapped region when !init_p2m */
@@ -90,7 +90,7 @@ struct xk_layout {
 	uint64_t stack_pfn;
 	uint64_t mapped_end_pfn; /* first pfn after the mapped region (4 MiB aligned) */
 	/* INIT_P2M kernels: p2m list + its own page tables, above mapped_end */
-	uint64_t init_p2m_pfn, init_p2m_pages;       /* list data */
+	uint64_t init_p2m_pfn, init_p2m_pages;	     /* list data */
 	uint64_t init_p2m_pt_pfn, init_p2m_pt_pages; /* L3/L2/L1 that map it */
 	uint64_t first_free_pfn;
 	/*
@@ -103,7 +103,7 @@ struct xk_layout {
 	 */
 	struct xk_pt_map {
 		uint64_t from, to; /* VA range mapped */
-		uint64_t pfn;      /* pfn mapped at VA from */
+		uint64_t pfn;	   /* pfn mapped at VA from */
 		struct xk_pt_level {
 			uint64_t from, to; /* VA range the tables of this level cover */
 			uint64_t pfn, count;
@@ -135,14 +135,14 @@ struct xk_build_params {
 
 struct xk_build_result {
 	struct xk_layout lay;
-	uint64_t entry;         /* RIP */
-	uint64_t stack_top_va;  /* RSP */
+	uint64_t entry;		/* RIP */
+	uint64_t stack_top_va;	/* RSP */
 	uint64_t start_info_va; /* RSI */
-	uint64_t l4_maddr;      /* CR3: machine address of the bootstrap L4 */
+	uint64_t l4_maddr;	/* CR3: machine address of the bootstrap L4 */
 	uint64_t pt_base_va;
 	uint64_t store_mfn, console_mfn;
 	uint64_t hypercall_page_va; /* 0 if none; page already filled */
-	bool cmdline_truncated;     /* the caller should warn */
+	bool cmdline_truncated;	    /* the caller should warn */
 	/* Machine frames holding page tables built here (bootstrap tables and,
 	 * for INIT_P2M, the p2m-mapping tables); level[i] = 4,3,2,1. */
 	uint64_t pt_mfn[1024];

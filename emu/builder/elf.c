@@ -24,10 +24,13 @@ static const struct {
 	unsigned bit;
 	bool we_refuse; /* a kernel requiring this cannot run as a xenkvm PV domU */
 } feature_names[] = {
-	{"writable_page_tables", 0, false},   {"writable_descriptor_tables", 1, false},
-	{"auto_translated_physmap", 2, true}, {"supervisor_mode_kernel", 3, true},
-	{"pae_pgdir_above_4gb", 4, false},    {"hvm_callback_vector", 8, true},
-	{"dom0", 11, true},
+    {"writable_page_tables", 0, false},
+    {"writable_descriptor_tables", 1, false},
+    {"auto_translated_physmap", 2, true},
+    {"supervisor_mode_kernel", 3, true},
+    {"pae_pgdir_above_4gb", 4, false},
+    {"hvm_callback_vector", 8, true},
+    {"dom0", 11, true},
 };
 
 struct parse {
@@ -273,8 +276,8 @@ static int read_shdr(struct parse *ps, unsigned i, Elf64_Shdr *sh)
 	memcpy(sh, ps->img + ps->eh.e_shoff + (uint64_t)i * ps->eh.e_shentsize, sizeof(*sh));
 	if (sh->sh_type != SHT_NOBITS && !in_image(ps, sh->sh_offset, sh->sh_size)) {
 		snprintf(ps->err, XK_ERRLEN,
-			 "ELF section %u out of range (0x%llx+0x%llx, image 0x%zx): truncated?",
-			 i, (unsigned long long)sh->sh_offset, (unsigned long long)sh->sh_size,
+			 "ELF section %u out of range (0x%llx+0x%llx, image 0x%zx): truncated?", i,
+			 (unsigned long long)sh->sh_offset, (unsigned long long)sh->sh_size,
 			 ps->len);
 		return -EINVAL;
 	}
@@ -357,8 +360,7 @@ static int check_headers(struct parse *ps)
 		return fail(ps, -EINVAL, "ELF header truncated");
 	memcpy(eh, ps->img, sizeof(*eh));
 	if (eh->e_machine != EM_X86_64) {
-		snprintf(ps->err, XK_ERRLEN, "ELF image for machine %u, not x86-64",
-			 eh->e_machine);
+		snprintf(ps->err, XK_ERRLEN, "ELF image for machine %u, not x86-64", eh->e_machine);
 		return -EINVAL;
 	}
 	if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM)
@@ -404,8 +406,8 @@ static int load_segments(struct parse *ps, uint64_t *pstart, uint64_t *pend)
 			snprintf(ps->err, XK_ERRLEN,
 				 "ELF segment %u has bad sizes (paddr 0x%llx filesz 0x%llx memsz "
 				 "0x%llx)",
-				 i, (unsigned long long)ph.p_paddr,
-				 (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
+				 i, (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_filesz,
+				 (unsigned long long)ph.p_memsz);
 			return -EINVAL;
 		}
 		if (k->nr_seg == XK_MAX_SEGMENTS) {
@@ -414,10 +416,10 @@ static int load_segments(struct parse *ps, uint64_t *pstart, uint64_t *pend)
 			return -EINVAL;
 		}
 		k->seg[k->nr_seg++] = (struct xk_segment){
-			.paddr = ph.p_paddr,
-			.filesz = ph.p_filesz,
-			.memsz = ph.p_memsz,
-			.offset = ph.p_offset,
+		    .paddr = ph.p_paddr,
+		    .filesz = ph.p_filesz,
+		    .memsz = ph.p_memsz,
+		    .offset = ph.p_offset,
 		};
 		if (ph.p_paddr < *pstart)
 			*pstart = ph.p_paddr;
@@ -507,21 +509,20 @@ int xk_kernel_parse(const uint8_t *file, size_t len, struct xk_kernel *k, char *
 	int rc;
 
 	memset(k, 0, sizeof(*k));
-	rc = xk_image_unpack(file, len, &k->elf, &k->elf_len, &k->compression, &k->is_bzimage,
-			     err);
+	rc = xk_image_unpack(file, len, &k->elf, &k->elf_len, &k->compression, &k->is_bzimage, err);
 	if (rc)
 		return rc;
 
 	ps = (struct parse){
-		.img = k->elf,
-		.len = k->elf_len,
-		.k = k,
-		.err = err,
-		.virt_base = UNSET,
-		.paddr_offset = UNSET,
-		.entry = UNSET,
-		.hypercall = UNSET,
-		.init_p2m = UNSET,
+	    .img = k->elf,
+	    .len = k->elf_len,
+	    .k = k,
+	    .err = err,
+	    .virt_base = UNSET,
+	    .paddr_offset = UNSET,
+	    .entry = UNSET,
+	    .hypercall = UNSET,
+	    .init_p2m = UNSET,
 	};
 	rc = check_headers(&ps);
 	if (!rc)

@@ -13,8 +13,8 @@
 
 #define PAGE_SHIFT  12
 #define VADDR_MASK  ((1ULL << 48) - 1)
-#define MASK_4M     ((1ULL << 22) - 1)
-#define EXTRA_PAGES (1 + 128) /* boot stack + 512 KiB kept free below the 4 MiB boundary */
+#define MASK_4M	    ((1ULL << 22) - 1)
+#define EXTRA_PAGES (1 + 128)	 /* boot stack + 512 KiB kept free below the 4 MiB boundary */
 #define MAX_PAGES   (1ULL << 32) /* 16 TiB */
 #define HOLE_START  0xffff800000000000ULL
 #define HOLE_END    0xffff880000000000ULL
@@ -129,9 +129,10 @@ static int lay_out(const struct xk_kernel *k, uint64_t nr_pages, size_t ramdisk_
 		uint64_t want = pfn + pages;
 
 		if (want > MAX_PAGES * 2 || vb + (want << PAGE_SHIFT) + MASK_4M < vb) {
-			snprintf(err, XK_ERRLEN,
-				 "initial mapping of %llu pages does not fit above VIRT_BASE 0x%llx",
-				 (unsigned long long)want, (unsigned long long)vb);
+			snprintf(
+			    err, XK_ERRLEN,
+			    "initial mapping of %llu pages does not fit above VIRT_BASE 0x%llx",
+			    (unsigned long long)want, (unsigned long long)vb);
 			return -EINVAL;
 		}
 		try_end = (vb + (want << PAGE_SHIFT)) | MASK_4M;

@@ -23,17 +23,17 @@
 #include "builder.h"
 
 /* x86 boot protocol setup header (Documentation/x86/boot.rst). */
-#define BZ_SETUP_SECTS  0x1f1
-#define BZ_HEADER       0x202
-#define BZ_VERSION      0x206
-#define BZ_PAYLOAD_OFF  0x248
-#define BZ_PAYLOAD_LEN  0x24c
-#define BZ_MIN_LEN      0x250
-#define BZ_MIN_VERSION  0x0208 /* first version with payload_offset/length */
+#define BZ_SETUP_SECTS 0x1f1
+#define BZ_HEADER      0x202
+#define BZ_VERSION     0x206
+#define BZ_PAYLOAD_OFF 0x248
+#define BZ_PAYLOAD_LEN 0x24c
+#define BZ_MIN_LEN     0x250
+#define BZ_MIN_VERSION 0x0208 /* first version with payload_offset/length */
 
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK (8u << 20) /* lz4 -l block size */
-#define LZMA_MEMLIMIT    (256u << 20)
+#define LZMA_MEMLIMIT	 (256u << 20)
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -67,8 +67,8 @@ static uint8_t *alloc_out(const char *what, const uint8_t *in, size_t *in_len, b
 		*in_len -= 4;
 	if (size == 0 || size > XK_MAX_KERNEL_SIZE) {
 		snprintf(err, XK_ERRLEN,
-			 "%s payload claims %u uncompressed bytes (limit %u): corrupt image?",
-			 what, size, (unsigned)XK_MAX_KERNEL_SIZE);
+			 "%s payload claims %u uncompressed bytes (limit %u): corrupt image?", what,
+			 size, (unsigned)XK_MAX_KERNEL_SIZE);
 		return NULL;
 	}
 	out = malloc(size);
@@ -240,11 +240,13 @@ static int un_lz4(const uint8_t *in, size_t len, uint8_t **res, size_t *res_len,
 		len -= 4;
 		if (csize == LZ4_LEGACY_MAGIC)
 			continue;
-		if (csize == 0 || csize > len || csize > (uint32_t)LZ4_compressBound(LZ4_LEGACY_BLOCK))
+		if (csize == 0 || csize > len ||
+		    csize > (uint32_t)LZ4_compressBound(LZ4_LEGACY_BLOCK))
 			return corrupt("lz4", "bad block size", out, err);
 		if (room > LZ4_LEGACY_BLOCK)
 			room = LZ4_LEGACY_BLOCK;
-		n = LZ4_decompress_safe((const char *)in, (char *)out + done, (int)csize, (int)room);
+		n = LZ4_decompress_safe((const char *)in, (char *)out + done, (int)csize,
+					(int)room);
 		if (n < 0)
 			return corrupt("lz4", "block does not decode", out, err);
 		done += (size_t)n;
@@ -265,7 +267,10 @@ static int decompress(const uint8_t *p, size_t len, uint8_t **out, size_t *out_l
 		*comp = "gzip";
 		return un_gzip(p, len, out, out_len, err);
 	}
-	if (has_magic(p, len, "\xfd" "7zXZ\0", 6)) {
+	if (has_magic(p, len,
+		      "\xfd"
+		      "7zXZ\0",
+		      6)) {
 		*comp = "xz";
 		return un_lzma(true, p, len, out, out_len, err);
 	}
@@ -291,7 +296,10 @@ static int decompress(const uint8_t *p, size_t len, uint8_t **out, size_t *out_l
 			 "CONFIG_KERNEL_* compression");
 		return -ENOTSUP;
 	}
-	if (has_magic(p, len, "\x7f" "ELF", 4)) {
+	if (has_magic(p, len,
+		      "\x7f"
+		      "ELF",
+		      4)) {
 		*comp = "none";
 		*out = malloc(len);
 		if (!*out) {
@@ -340,7 +348,10 @@ int xk_image_unpack(const uint8_t *file, size_t len, uint8_t **elf, size_t *elf_
 		rc = decompress(file + off, plen, elf, elf_len, compression, err);
 		if (rc)
 			return rc;
-		if (*elf_len < 4 || memcmp(*elf, "\x7f" "ELF", 4) != 0) {
+		if (*elf_len < 4 || memcmp(*elf,
+					   "\x7f"
+					   "ELF",
+					   4) != 0) {
 			free(*elf);
 			*elf = NULL;
 			snprintf(err, XK_ERRLEN, "bzImage payload (%s) is not an ELF image",
@@ -349,14 +360,20 @@ int xk_image_unpack(const uint8_t *file, size_t len, uint8_t **elf, size_t *elf_
 		}
 		return 0;
 	}
-	if (has_magic(file, len, "\x7f" "ELF", 4))
+	if (has_magic(file, len,
+		      "\x7f"
+		      "ELF",
+		      4))
 		return decompress(file, len, elf, elf_len, compression, err);
 	if (has_magic(file, len, "\x1f\x8b", 2)) {
 		rc = un_gzip(file, len, elf, elf_len, err);
 		*compression = "gzip";
 		if (rc)
 			return rc;
-		if (*elf_len < 4 || memcmp(*elf, "\x7f" "ELF", 4) != 0) {
+		if (*elf_len < 4 || memcmp(*elf,
+					   "\x7f"
+					   "ELF",
+					   4) != 0) {
 			free(*elf);
 			*elf = NULL;
 			snprintf(err, XK_ERRLEN, "gzip'ed kernel is not an ELF image");

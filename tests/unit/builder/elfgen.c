@@ -40,8 +40,12 @@ void eg_linux(struct eg_elf *e, const struct eg_linux_opts *o)
 
 	memset(e, 0, sizeof(*e));
 	e->entry = vb + kb + 0x100;
-	e->load[0] = (struct eg_load){.vaddr = vb + kb, .paddr = kb, .filesz = EG_TEXT_SIZE,
-				      .memsz = EG_TEXT_SIZE, .flags = PF_R | PF_X, .fill = 0x11};
+	e->load[0] = (struct eg_load){.vaddr = vb + kb,
+				      .paddr = kb,
+				      .filesz = EG_TEXT_SIZE,
+				      .memsz = EG_TEXT_SIZE,
+				      .flags = PF_R | PF_X,
+				      .fill = 0x11};
 	e->load[1] = (struct eg_load){.vaddr = vb + kb + EG_TEXT_SIZE,
 				      .paddr = kb + EG_TEXT_SIZE,
 				      .filesz = EG_DATA_FILESZ,
@@ -168,33 +172,45 @@ uint8_t *eg_build(const struct eg_elf *e, size_t *len)
 		for (j = 0; j < l->filesz; j++)
 			b.p[o + j] = eg_seg_byte(e, i, j);
 		ph[i] = (Elf64_Phdr){
-			.p_type = l->type ? l->type : PT_LOAD,
-			.p_flags = l->flags ? l->flags : PF_R | PF_W | PF_X,
-			.p_offset = o,
-			.p_vaddr = l->vaddr,
-			.p_paddr = l->paddr,
-			.p_filesz = l->filesz,
-			.p_memsz = l->memsz,
-			.p_align = 16,
+		    .p_type = l->type ? l->type : PT_LOAD,
+		    .p_flags = l->flags ? l->flags : PF_R | PF_W | PF_X,
+		    .p_offset = o,
+		    .p_vaddr = l->vaddr,
+		    .p_paddr = l->paddr,
+		    .p_filesz = l->filesz,
+		    .p_memsz = l->memsz,
+		    .p_align = 16,
 		};
 	}
 	if (e->notes_phdr)
-		ph[i] = (Elf64_Phdr){.p_type = PT_NOTE, .p_flags = PF_R, .p_offset = notes_off,
-				     .p_filesz = notes_len, .p_memsz = notes_len, .p_align = 4};
+		ph[i] = (Elf64_Phdr){.p_type = PT_NOTE,
+				     .p_flags = PF_R,
+				     .p_offset = notes_off,
+				     .p_filesz = notes_len,
+				     .p_memsz = notes_len,
+				     .p_align = 4};
 	memcpy(b.p + phoff, ph, nph * sizeof(Elf64_Phdr));
 
 	/* Sections. */
 	memset(sh, 0, sizeof(sh));
 	nsh = 1;
 	if (e->notes_section && e->nr_note)
-		sh[nsh++] = (Elf64_Shdr){.sh_name = 1, .sh_type = SHT_NOTE, .sh_offset = notes_off,
-					 .sh_size = notes_len, .sh_addralign = 4};
+		sh[nsh++] = (Elf64_Shdr){.sh_name = 1,
+					 .sh_type = SHT_NOTE,
+					 .sh_offset = notes_off,
+					 .sh_size = notes_len,
+					 .sh_addralign = 4};
 	if (e->xen_guest)
-		sh[nsh++] = (Elf64_Shdr){.sh_name = 8, .sh_type = SHT_PROGBITS,
+		sh[nsh++] = (Elf64_Shdr){.sh_name = 8,
+					 .sh_type = SHT_PROGBITS,
 					 .sh_offset = guest_off,
-					 .sh_size = strlen(e->xen_guest) + 1, .sh_addralign = 1};
-	sh[nsh++] = (Elf64_Shdr){.sh_name = 20, .sh_type = SHT_STRTAB, .sh_offset = str_off,
-				 .sh_size = sizeof(strtab), .sh_addralign = 1};
+					 .sh_size = strlen(e->xen_guest) + 1,
+					 .sh_addralign = 1};
+	sh[nsh++] = (Elf64_Shdr){.sh_name = 20,
+				 .sh_type = SHT_STRTAB,
+				 .sh_offset = str_off,
+				 .sh_size = sizeof(strtab),
+				 .sh_addralign = 1};
 	if (!e->no_sections) {
 		eh.e_shoff = put(&b, sh, nsh * sizeof(Elf64_Shdr), 8);
 		eh.e_shnum = (uint16_t)nsh;
@@ -260,8 +276,8 @@ uint8_t *eg_compress(const char *comp, const uint8_t *in, size_t len, size_t *ou
 	} else if (!strcmp(comp, "bzip2")) {
 		unsigned dl = (unsigned)cap;
 
-		if (BZ2_bzBuffToBuffCompress((char *)out, &dl, (char *)(uintptr_t)in,
-					     (unsigned)len, 9, 0, 0) != BZ_OK)
+		if (BZ2_bzBuffToBuffCompress((char *)out, &dl, (char *)(uintptr_t)in, (unsigned)len,
+					     9, 0, 0) != BZ_OK)
 			abort();
 		olen = dl;
 	} else if (!strcmp(comp, "zstd")) {
@@ -281,9 +297,9 @@ uint8_t *eg_compress(const char *comp, const uint8_t *in, size_t len, size_t *ou
 		olen = 4;
 		while (done < len) {
 			int n = (int)(len - done > (8u << 20) ? (8u << 20) : len - done);
-			int c = LZ4_compress_default((const char *)in + done,
-						     (char *)out + olen + 4, n,
-						     (int)(cap - olen - 4));
+			int c =
+			    LZ4_compress_default((const char *)in + done, (char *)out + olen + 4, n,
+						 (int)(cap - olen - 4));
 			uint32_t c32 = (uint32_t)c;
 
 			if (c <= 0)

@@ -23,9 +23,9 @@ struct eg_note {
 
 struct eg_load {
 	uint64_t vaddr, paddr, filesz, memsz;
-	uint32_t type;  /* 0 = PT_LOAD */
+	uint32_t type;	/* 0 = PT_LOAD */
 	uint32_t flags; /* 0 = PF_R|PF_W|PF_X */
-	uint8_t fill;   /* file bytes are fill ^ (offset-in-segment & 0xff) */
+	uint8_t fill;	/* file bytes are fill ^ (offset-in-segment & 0xff) */
 };
 
 struct eg_elf {
@@ -36,10 +36,10 @@ struct eg_elf {
 	unsigned nr_load;
 	struct eg_note note[EG_MAX_NOTES];
 	unsigned nr_note;
-	bool notes_phdr;     /* emit a PT_NOTE segment */
-	bool notes_section;  /* emit a SHT_NOTE section */
+	bool notes_phdr;       /* emit a PT_NOTE segment */
+	bool notes_section;    /* emit a SHT_NOTE section */
 	const char *xen_guest; /* legacy __xen_guest section contents */
-	bool no_sections;    /* e_shoff = 0 */
+	bool no_sections;      /* e_shoff = 0 */
 };
 
 /* Standard note helpers. */
@@ -50,17 +50,17 @@ void eg_note_num(struct eg_elf *e, uint32_t type, uint64_t v, unsigned size);
  * kbase, data+bss after it, a percpu-style segment with vaddr 0, notes as the
  * Debian kernel has (INIT_P2M / MOD_START_PFN / HYPERCALL_PAGE optional). */
 struct eg_linux_opts {
-	uint64_t kbase;          /* paddr of the text, default 0x200000 */
-	bool init_p2m;           /* INIT_P2M 0x8000000000 */
+	uint64_t kbase; /* paddr of the text, default 0x200000 */
+	bool init_p2m;	/* INIT_P2M 0x8000000000 */
 	bool mod_start_pfn;
-	bool hypercall_page;     /* HYPERCALL_PAGE at text + 0x2000 */
+	bool hypercall_page;	 /* HYPERCALL_PAGE at text + 0x2000 */
 	bool notes_section_only; /* SHT_NOTE section, no PT_NOTE */
 };
 void eg_linux(struct eg_elf *e, const struct eg_linux_opts *o);
-#define EG_VIRT_BASE 0xffffffff80000000ULL
-#define EG_TEXT_SIZE 0x3000ULL
+#define EG_VIRT_BASE   0xffffffff80000000ULL
+#define EG_TEXT_SIZE   0x3000ULL
 #define EG_DATA_FILESZ 0x1800ULL
-#define EG_DATA_MEMSZ 0x5000ULL
+#define EG_DATA_MEMSZ  0x5000ULL
 #define EG_PERCPU_SIZE 0x1000ULL
 
 /* Serialise; returns a malloc'ed buffer. */

@@ -7,17 +7,17 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PTW_P  0x001ULL
-#define PTW_RW 0x002ULL
-#define PTW_U  0x004ULL
-#define PTW_A  0x020ULL
-#define PTW_D  0x040ULL
-#define PTW_PS 0x080ULL
+#define PTW_P	 0x001ULL
+#define PTW_RW	 0x002ULL
+#define PTW_U	 0x004ULL
+#define PTW_A	 0x020ULL
+#define PTW_D	 0x040ULL
+#define PTW_PS	 0x080ULL
 #define PTW_ADDR 0x000ffffffffff000ULL
 
 struct ptw {
-	uint64_t pa;       /* physical (machine) address of va */
-	uint64_t l1e;      /* the leaf entry */
+	uint64_t pa;	   /* physical (machine) address of va */
+	uint64_t l1e;	   /* the leaf entry */
 	uint64_t upper[3]; /* L4e, L3e, L2e */
 	uint64_t table[4]; /* machine addresses of the L4, L3, L2, L1 used */
 };

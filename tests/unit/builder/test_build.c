@@ -20,7 +20,7 @@
 #include "elfgen.h"
 #include "ptwalk.h"
 
-#define MiB_PAGES 256ULL
+#define MiB_PAGES   256ULL
 #define UPPER_FLAGS (PTW_P | PTW_RW | PTW_A | PTW_D | PTW_U)
 
 struct env {
@@ -86,17 +86,17 @@ static void env_init(struct env *v, const struct eg_linux_opts *o, uint64_t nr, 
 			v->rd[i] = (uint8_t)(next_rand() >> 7);
 	}
 	v->p = (struct xk_build_params){
-		.k = &v->k,
-		.nr_pages = nr,
-		.ramdisk = v->rd,
-		.ramdisk_len = rd_len,
-		.cmdline = cmdline,
-		.p2m = v->p2m,
-		.ram = v->ram,
-		.shared_info_maddr = 0xfeed0000ULL << 12,
-		.console_evtchn = 2,
-		.store_evtchn = 1,
-		.domid = 7,
+	    .k = &v->k,
+	    .nr_pages = nr,
+	    .ramdisk = v->rd,
+	    .ramdisk_len = rd_len,
+	    .cmdline = cmdline,
+	    .p2m = v->p2m,
+	    .ram = v->ram,
+	    .shared_info_maddr = 0xfeed0000ULL << 12,
+	    .console_evtchn = 2,
+	    .store_evtchn = 1,
+	    .domid = 7,
 	};
 	for (unsigned i = 0; i < 16; i++)
 		v->p.hole_l4e[i] = (i % 3 == 2) ? 0 : (0x123000ULL + i * 0x1000) | 0x5;
@@ -253,12 +253,12 @@ static void check_kernel(const struct env *v)
 		assert_int_equal(buf[i], 0);
 	/* The hypercall page, filled over the kernel's placeholder. */
 	if (v->o.hypercall_page) {
-		static const uint8_t hc0[] = {0x51, 0x41, 0x53, 0xb8, 0, 0, 0, 0,
+		static const uint8_t hc0[] = {0x51, 0x41, 0x53, 0xb8, 0,    0,	  0,   0,
 					      0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3, 0xcc};
-		static const uint8_t hc5[] = {0x51, 0x41, 0x53, 0xb8, 5, 0, 0, 0,
+		static const uint8_t hc5[] = {0x51, 0x41, 0x53, 0xb8, 5,    0,	  0,   0,
 					      0x0f, 0x05, 0x41, 0x5b, 0x59, 0xc3, 0xcc};
-		static const uint8_t iret[] = {0x51, 0x41, 0x53, 0x50, 0xb8, 23, 0, 0,
-					       0,    0x0f, 0x05, 0xcc, 0xcc};
+		static const uint8_t iret[] = {0x51, 0x41, 0x53, 0x50, 0xb8, 23,  0,
+					       0,    0,	   0x0f, 0x05, 0xcc, 0xcc};
 		uint8_t pg[4096];
 
 		assert_int_equal(v->r.hypercall_page_va, k->hypercall_page);
@@ -507,12 +507,12 @@ static void test_build_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_linux61),
-		cmocka_unit_test(test_old_kernel),
-		cmocka_unit_test(test_hypercall_page_with_init_p2m),
-		cmocka_unit_test(test_overlapping_segments),
-		cmocka_unit_test(test_cmdline),
-		cmocka_unit_test(test_build_errors),
+	    cmocka_unit_test(test_linux61),
+	    cmocka_unit_test(test_old_kernel),
+	    cmocka_unit_test(test_hypercall_page_with_init_p2m),
+	    cmocka_unit_test(test_overlapping_segments),
+	    cmocka_unit_test(test_cmdline),
+	    cmocka_unit_test(test_build_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

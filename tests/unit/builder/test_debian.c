@@ -82,8 +82,12 @@ static void test_build(void **state)
 	ram = mmap(NULL, nr * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(ram != MAP_FAILED);
 	memset(rd, 0x42, sizeof(rd));
-	p = (struct xk_build_params){.k = &k, .nr_pages = nr, .ram = ram, .ramdisk = rd,
-				     .ramdisk_len = sizeof(rd), .cmdline = "console=hvc0"};
+	p = (struct xk_build_params){.k = &k,
+				     .nr_pages = nr,
+				     .ram = ram,
+				     .ramdisk = rd,
+				     .ramdisk_len = sizeof(rd),
+				     .cmdline = "console=hvc0"};
 	if (xk_build(&p, &r, err))
 		fail_msg("build: %s", err);
 	printf("# layout: start_info pfn 0x%llx, %llu PT frames, mapped to pfn 0x%llx, "
@@ -128,8 +132,8 @@ int main(void)
 {
 	const char *path = getenv("XENKVM_DEBIAN_VMLINUZ");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_notes),
-		cmocka_unit_test(test_build),
+	    cmocka_unit_test(test_notes),
+	    cmocka_unit_test(test_build),
 	};
 	FILE *f;
 	long n;

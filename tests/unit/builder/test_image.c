@@ -136,8 +136,8 @@ static void test_notes_4byte(void **state)
 	size_t len;
 
 	e.entry = 0xc0100040;
-	e.load[0] = (struct eg_load){.vaddr = 0xc0100000, .paddr = 0x100000, .filesz = 0x800,
-				     .memsz = 0x1800};
+	e.load[0] = (struct eg_load){
+	    .vaddr = 0xc0100000, .paddr = 0x100000, .filesz = 0x800, .memsz = 0x1800};
 	e.nr_load = 1;
 	e.notes_phdr = true;
 	eg_note_str(&e, XEN_ELFNOTE_GUEST_OS, "linux");
@@ -360,8 +360,8 @@ static void test_truncated_everywhere(void **state)
 	free(img);
 }
 
-static void patch_and_expect(const uint8_t *img, size_t len, size_t off, const void *val,
-			     size_t n, const char *want)
+static void patch_and_expect(const uint8_t *img, size_t len, size_t off, const void *val, size_t n,
+			     const char *want)
 {
 	uint8_t *copy = malloc(len);
 
@@ -456,8 +456,8 @@ static void test_bad_sections(void **state)
 	uint16_t v16;
 
 	e.entry = 0xffffffff80100000ULL;
-	e.load[0] = (struct eg_load){.vaddr = e.entry, .paddr = e.entry, .filesz = 0x100,
-				     .memsz = 0x100};
+	e.load[0] =
+	    (struct eg_load){.vaddr = e.entry, .paddr = e.entry, .filesz = 0x100, .memsz = 0x100};
 	e.nr_load = 1;
 	e.xen_guest = "GUEST_OS=linux,XEN_VER=xen-3.0,VIRT_BASE=0xffffffff80000000";
 	img = eg_build(&e, &len);
@@ -575,7 +575,9 @@ static void test_bzimage_corrupt(void **state)
 
 static void test_bzimage_bad_headers(void **state)
 {
-	static const uint8_t elf_magic[] = "\x7f" "ELF" "junkjunkjunk";
+	static const uint8_t elf_magic[] = "\x7f"
+					   "ELF"
+					   "junkjunkjunk";
 	uint8_t *pl, *bz;
 	size_t plen, blen;
 	uint32_t v;
@@ -648,19 +650,19 @@ static void test_gzip_elf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_elf_notes),
-		cmocka_unit_test(test_section_notes),
-		cmocka_unit_test(test_notes_4byte),
-		cmocka_unit_test(test_legacy_xen_guest),
-		cmocka_unit_test(test_rejects),
-		cmocka_unit_test(test_init_p2m_ignored),
-		cmocka_unit_test(test_truncated_everywhere),
-		cmocka_unit_test(test_absurd_headers),
-		cmocka_unit_test(test_bad_sections),
-		cmocka_unit_test(test_bzimage_all_compressions),
-		cmocka_unit_test(test_bzimage_corrupt),
-		cmocka_unit_test(test_bzimage_bad_headers),
-		cmocka_unit_test(test_gzip_elf),
+	    cmocka_unit_test(test_elf_notes),
+	    cmocka_unit_test(test_section_notes),
+	    cmocka_unit_test(test_notes_4byte),
+	    cmocka_unit_test(test_legacy_xen_guest),
+	    cmocka_unit_test(test_rejects),
+	    cmocka_unit_test(test_init_p2m_ignored),
+	    cmocka_unit_test(test_truncated_everywhere),
+	    cmocka_unit_test(test_absurd_headers),
+	    cmocka_unit_test(test_bad_sections),
+	    cmocka_unit_test(test_bzimage_all_compressions),
+	    cmocka_unit_test(test_bzimage_corrupt),
+	    cmocka_unit_test(test_bzimage_bad_headers),
+	    cmocka_unit_test(test_gzip_elf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

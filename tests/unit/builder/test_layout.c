@@ -46,7 +46,8 @@ static uint64_t tables_for(uint64_t from, uint64_t to)
 	uint64_t n = 1;
 
 	for (unsigned bits = 39; bits >= 21; bits -= 9)
-		n += ((to & ((1ULL << 48) - 1)) >> bits) - ((from & ((1ULL << 48) - 1)) >> bits) + 1;
+		n +=
+		    ((to & ((1ULL << 48) - 1)) >> bits) - ((from & ((1ULL << 48) - 1)) >> bits) + 1;
 	return n;
 }
 
@@ -233,9 +234,9 @@ static uint64_t parse_need_mib(const char *err)
 static void test_too_small(void **state)
 {
 	static const struct eg_linux_opts opts[] = {
-		{0},
-		{.kbase = 0x1000000},
-		{.init_p2m = true, .mod_start_pfn = true, .kbase = 0x1000000},
+	    {0},
+	    {.kbase = 0x1000000},
+	    {.init_p2m = true, .mod_start_pfn = true, .kbase = 0x1000000},
 	};
 	static const size_t rds[] = {0, 3 << 20, 40 << 20};
 
@@ -253,10 +254,10 @@ static void test_too_small(void **state)
 			assert_non_null(strstr(err, "guest memory too small"));
 			mib = parse_need_mib(err);
 			assert_true(mib > 2);
-			assert_int_equal(xk_layout_compute(&k, mib * MiB_PAGES, rds[j], &l, err), 0);
-			assert_int_equal(xk_layout_compute(&k, (mib - 1) * MiB_PAGES, rds[j], &l,
-							   err),
-					 -ENOMEM);
+			assert_int_equal(xk_layout_compute(&k, mib * MiB_PAGES, rds[j], &l, err),
+					 0);
+			assert_int_equal(
+			    xk_layout_compute(&k, (mib - 1) * MiB_PAGES, rds[j], &l, err), -ENOMEM);
 			xk_kernel_free(&k);
 		}
 	}
@@ -303,13 +304,13 @@ static void test_bad_inputs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain),
-		cmocka_unit_test(test_mapped_ramdisk),
-		cmocka_unit_test(test_init_p2m_mod_start_pfn),
-		cmocka_unit_test(test_large_memory),
-		cmocka_unit_test(test_boundary_sweep),
-		cmocka_unit_test(test_too_small),
-		cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_plain),
+	    cmocka_unit_test(test_mapped_ramdisk),
+	    cmocka_unit_test(test_init_p2m_mod_start_pfn),
+	    cmocka_unit_test(test_large_memory),
+	    cmocka_unit_test(test_boundary_sweep),
+	    cmocka_unit_test(test_too_small),
+	    cmocka_unit_test(test_bad_inputs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
