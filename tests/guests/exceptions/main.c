@@ -226,6 +226,6 @@ void test_main(void)
 	test_gp();
 	test_bp();
 	test_de();
-	test_softint();
 	test_registers();
+	test_softint();
 }

@@ -2,13 +2,15 @@
 /*
  * Guest user mode (pv-abi.md 3.1, 3.3, 3.4): NEW_USER_BASEPTR, stack_switch,
  * HYPERVISOR_iret to CS 0xe033 (RPL 3 = user), then from user mode:
- * `syscall` -> syscall callback, `int $0x80` -> DPL-3 trap-table entry,
- * `hlt` -> #GP(0) with a user frame, and a last `syscall` whose handler
- * goes back to the kernel context without returning to user mode.
+ * `syscall` -> syscall callback, `rdmsr` -> #GP(0) with a user frame (MSR
+ * emulation is for the kernel only), `int $0x80` -> DPL-3 trap-table entry,
+ * and a last `syscall` whose handler goes back to the kernel context
+ * without returning to user mode.  More privileged instructions from user
+ * mode: see user-privop.
  */
 #include "xkg.h"
 
-const char test_title[] = "user-mode: iret to user, syscall, int $0x80, #GP from user";
+const char test_title[] = "user-mode: iret to user, syscall, #GP from user, int $0x80";
 
 #define USER_MAGIC_SC1 0x1111
 #define USER_MAGIC_INT80 0x2222
@@ -18,24 +20,25 @@ static char user_stack[8192] __aligned(4096);
 static char kernel_stack[16384] __aligned(4096);
 
 /* User code.  RSP is user_stack_top on entry and stays there. */
-extern const char user_entry[], user_after_sc1[], user_after_int80[], user_hlt[],
-	user_after_hlt[], user_after_exit[];
+extern const char user_entry[], user_after_sc1[], user_rdmsr[], user_after_rdmsr[],
+	user_after_int80[], user_after_exit[];
 asm(".pushsection .text\n"
     "user_entry:\n\t"
     "pushq $0x5a5a\n\t"          /* touch the user stack */
     "popq %rax\n\t"
-    "mov $" "0x1111" ", %edi\n\t"
+    "mov $0x1111, %edi\n\t"
     "std\n\t"                    /* the callback must run with DF clear */
     "syscall\n"
     "user_after_sc1:\n\t"
     "cld\n\t"
-    "mov $" "0x2222" ", %edi\n\t"
+    "mov $0x1b, %ecx\n"           /* APIC_BASE: emulated for the kernel only */
+    "user_rdmsr:\n\t"
+    "rdmsr\n"
+    "user_after_rdmsr:\n\t"
+    "mov $0x2222, %edi\n\t"
     "int $0x80\n"
-    "user_after_int80:\n"
-    "user_hlt:\n\t"
-    "hlt\n"
-    "user_after_hlt:\n\t"
-    "mov $" "0x3333" ", %edi\n\t"
+    "user_after_int80:\n\t"
+    "mov $0x3333, %edi\n\t"
     "syscall\n"
     "user_after_exit:\n\t"
     "ud2\n"
@@ -88,8 +91,8 @@ static bool on_gp(struct xkg_regs *r)
 	seen.gp_rip = r->rip;
 	seen.gp_cs = r->cs;
 	seen.gp_ec = r->error_code;
-	if (r->rip == (uint64_t)user_hlt)
-		r->rip = (uint64_t)user_after_hlt;
+	if (r->rip == (uint64_t)user_rdmsr)
+		r->rip = (uint64_t)user_after_rdmsr;
 	else
 		xkg_exit_user(-2);
 	return true;
@@ -166,7 +169,7 @@ void test_main(void)
 	CHECK_EQ(seen.int80_rdi, USER_MAGIC_INT80, "rdi seen by the int $0x80 handler");
 
 	CHECK_EQ(seen.gps, 1, "#GP from user mode");
-	CHECK_EQ(seen.gp_rip, (uint64_t)user_hlt, "#GP (hlt) frame rip");
-	CHECK_EQ(seen.gp_ec, 0, "#GP (hlt) error code");
+	CHECK_EQ(seen.gp_rip, (uint64_t)user_rdmsr, "#GP (rdmsr) frame rip");
+	CHECK_EQ(seen.gp_ec, 0, "#GP (rdmsr) error code");
 	CHECK((seen.gp_cs & 3) == 3, "#GP frame cs %#lx is not a user selector", seen.gp_cs);
 }
