@@ -118,6 +118,7 @@ void bounce_syscall(struct pcpu *pc)
 		return;
 	}
 	create_bounce_frame(pc, v->syscall_cb, v->syscall_mask_events ? TBF_MASK : 0, 0);
+	r->rflags &= ~X86_EFLAGS_DF; /* as SYSCALL's mask would (pv-abi.md 3.3) */
 }
 
 /* HYPERVISOR_iret: RSP -> {rax, r11, rcx, flags, rip, cs, rflags, rsp, ss}. */

@@ -91,13 +91,22 @@ static void guest_exception(struct pcpu *pc, struct cpu_regs *regs)
 		/* int $n whose IDT gate is DPL0 (all but 3/4) arrives as #GP
 		 * with the IDT bit: deliver it through the guest trap table. */
 		if ((regs->error_code & 3) == 2) {
+			/* Take the vector from the instruction (cd nn): QEMU's
+			 * TCG reports vector*16 in this error code, hardware
+			 * vector*8. */
+			uint8_t insn[2];
 			unsigned n = (unsigned)(regs->error_code >> 3) & 0xff;
+			if (!copy_from_guest(insn, regs->rip, 2) && insn[0] == 0xcd)
+				n = insn[1];
 			const struct trap_info *ti = &v->traps[n];
-			if (ti->address && (v->in_kernel || (ti->flags & 3) >= 3)) {
+			/* Xen's permit_softint(): the 64-bit PV kernel counts
+			 * as ring 1, user mode as ring 3. */
+			if (ti->address && (ti->flags & 3) >= (v->in_kernel ? 1u : 3u)) {
 				regs->rip += 2; /* cd nn */
 				inject_soft_int(pc, n);
 				return;
 			}
+			regs->error_code = (n << 3) | 2;
 			break;
 		}
 		if (regs->error_code == 0 && v->in_kernel && emulate_privileged(pc, regs))
