@@ -133,4 +133,9 @@ static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
 	return xkg_hcall(__HYPERVISOR_event_channel_op, cmd, arg, 0, 0, 0);
 }
 
+static inline long HYPERVISOR_physdev_op(int cmd, void *arg)
+{
+	return xkg_hcall(__HYPERVISOR_physdev_op, cmd, arg, 0, 0, 0);
+}
+
 #endif

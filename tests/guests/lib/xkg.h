@@ -23,6 +23,7 @@
 #include <xen/version.h>
 #include <xen/features.h>
 #include <xen/errno.h>
+#include <xen/physdev.h>
 
 #include "hypercall.h"
 
