@@ -106,9 +106,19 @@ long do_vcpu_op(struct pcpu *pc, uint64_t cmd, uint64_t vcpuid, uint64_t arg)
 		v->periodic_next_tsc = 0;
 		timer_reprogram(pc);
 		return 0;
+	case VCPUOP_down: {
+		/* The last vCPU going down powers the domain off, as Xen's
+		 * do_vcpu_op() (Linux's halt/panic paths rely on it). */
+		bool others = false;
+		for (unsigned i = 0; i < dom.nr_vcpus; i++)
+			if (i != vcpuid && dom.pcpu[i] && dom.pcpu[i]->v.online)
+				others = true;
+		if (!others)
+			domain_shutdown(pc, SHUTDOWN_poweroff);
+		return -EINVAL; /* taking one of several down comes with SMP */
+	}
 	case VCPUOP_initialise:
 	case VCPUOP_up:
-	case VCPUOP_down:
 		/* Secondary vCPUs arrive with SMP support. */
 		return -EINVAL;
 	case VCPUOP_send_nmi:
