@@ -74,7 +74,7 @@ static void test_build(void **state)
 	struct xk_build_result r;
 	char err[XK_ERRLEN];
 	uint8_t *ram, rd[5000];
-	struct ptw w;
+	struct ptw w = {0};
 	uint64_t si;
 
 	if (xk_kernel_parse(file, file_len, &k, err))
