@@ -118,7 +118,10 @@ void timer_reprogram(struct pcpu *pc)
 
 	if (v->periodic_next_tsc && (!next || v->periodic_next_tsc < next))
 		next = v->periodic_next_tsc;
-	if (v->poll_deadline_tsc && (!next || v->poll_deadline_tsc < next))
+	/* A poll deadline only needs to wake the vCPU once: never re-arm one
+	 * that has passed (it would fire forever). */
+	if (v->poll_deadline_tsc && v->poll_deadline_tsc > rdtsc() &&
+	    (!next || v->poll_deadline_tsc < next))
 		next = v->poll_deadline_tsc;
 	plat_arm_timer(next);
 }
@@ -177,19 +180,20 @@ static void block_until(struct pcpu *pc, bool (*cond)(struct pcpu *))
 	v->blocked = true;
 	for (;;) {
 		plat_irq_disable();
-		if (pc->softirq) {
-			uint8_t work = pc->softirq;
-			pc->softirq = 0;
+		uint8_t work = pc->softirq;
+		pc->softirq = 0;
+		if (work) {
 			plat_irq_enable();
 			if (work & SOFTIRQ_EVENT)
 				evtchn_drain_host();
 			if (work & SOFTIRQ_TIMER)
 				timer_softirq(pc);
-			continue;
+			plat_irq_disable();
 		}
 		if (upcall_deliverable(v) || (cond && cond(pc)) || dom.shutting_down)
 			break;
-		plat_idle();
+		if (!pc->softirq)
+			plat_idle();
 		plat_irq_enable();
 	}
 	plat_irq_enable();
