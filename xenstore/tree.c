@@ -627,7 +627,8 @@ void xs_tree_forget_domain(struct xs_core *core, uint32_t domid)
 		}
 	}
 	/* Parents first; their removal takes the children with them. */
-	qsort(paths, n, sizeof(*paths), cmp_len);
+	if (n)
+		qsort(paths, n, sizeof(*paths), cmp_len);
 	for (i = 0; i < n; i++) {
 		node = xs_map_get(&core->nodes, paths[i]);
 		if (node && node->perms.p[0].id == domid && xs_node_rm(&op, paths[i]))
