@@ -61,7 +61,7 @@ static void stub_layout(uint64_t ram_pages, unsigned nr_vcpus, uint64_t stub_gpa
 		l->notify = off;
 		off += PG;
 		l->frame_info = off;
-		off += align_up(ram_pages * 4, PG);
+		off += align_up(ram_pages * 8, PG);
 		l->m2p_entries = (stub_gpa + size) / PG;
 		l->m2p = off;
 		off += align_up(l->m2p_entries * 8, PG);
@@ -351,11 +351,6 @@ int xk_domain_build(struct xk_vm *vm)
 		m2p[m] = ~0ULL;
 	for (uint64_t pfn = 0; pfn < nr_pages; pfn++)
 		m2p[p2m[pfn]] = pfn;
-
-	uint32_t *fi = (uint32_t *)(vm->stub + sl.frame_info);
-	for (unsigned i = 0; i < res->nr_pt; i++)
-		if (res->pt_mfn[i] < nr_pages)
-			fi[res->pt_mfn[i]] = res->pt_level[i] | (res->pt_level[i] == 4 ? XK_FT_PINNED : 0);
 
 	bi->magic = XK_BOOT_MAGIC;
 	bi->abi_version = XK_ABI_VERSION;

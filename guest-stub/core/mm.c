@@ -1,26 +1,41 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Guest memory management, first part: CR3 loading, update_va_mapping,
- * the mmuext_op commands a guest needs before it builds page tables of its
- * own, and memory_op queries.  Page-table validation (mmu_update, pinning,
- * writable page tables) is the PV MMU work of the Debian-boot issue; until
- * then only the builder's page tables exist and nothing here makes a page
- * table writable.
+ * The PV MMU: direct paging with page typing (Xen's arch/x86/mm.c model,
+ * pv-abi.md 2.4).  Every guest RAM frame has a type (none, L1..L4, segment
+ * descriptors) held by a count of typed references (links from validated
+ * tables, pins, CR3 loads) and a count of writable mappings.  A frame is
+ * never both writable-mapped and a page table; a table is validated when it
+ * gains its first typed reference and devalidated when it loses its last.
+ * Writable-page-table emulation (direct PTE stores) is in ptwr.c.
  */
 #include "core.h"
 #include "platform.h"
+#include "mm.h"
 
-#define PTE_P   0x001ULL
-#define PTE_RW  0x002ULL
-#define PTE_U   0x004ULL
-#define PTE_PSE 0x080ULL
-#define PTE_ADDR 0x000ffffffffff000ULL
+/* frame_info word: type | pinned | type refs | writable mappings */
+#define FI_TYPE_MASK  0xfULL
+#define FI_PINNED     0x10ULL
+#define FI_TCOUNT_SH  8
+#define FI_TCOUNT_MAX 0xffffffULL
+#define FI_WCOUNT_SH  32
+#define FI_WCOUNT_MAX 0xffffffffULL
 
-static uint32_t *frame_info;
+static uint64_t *frame_info;
+static uint64_t shared_info_mfn;
 
-void mm_init(void)
+static unsigned fi_type(uint64_t f)
 {
-	frame_info = (uint32_t *)((uint8_t *)dom.bi + dom.bi->frame_info_off);
+	return f & FI_TYPE_MASK;
+}
+
+static uint64_t fi_tcount(uint64_t f)
+{
+	return (f >> FI_TCOUNT_SH) & FI_TCOUNT_MAX;
+}
+
+static uint64_t fi_wcount(uint64_t f)
+{
+	return f >> FI_WCOUNT_SH;
 }
 
 bool mfn_is_ram(uint64_t mfn)
@@ -28,9 +43,194 @@ bool mfn_is_ram(uint64_t mfn)
 	return mfn < dom.bi->nr_pages;
 }
 
-static unsigned frame_type(uint64_t mfn)
+unsigned frame_type(uint64_t mfn)
 {
-	return mfn_is_ram(mfn) ? frame_info[mfn] & XK_FT_TYPE_MASK : XK_FT_NONE;
+	return mfn_is_ram(mfn) ? fi_type(frame_info[mfn]) : XK_FT_NONE;
+}
+
+static uint64_t *table(uint64_t mfn)
+{
+	return gpa_to_virt(mfn << PAGE_SHIFT);
+}
+
+/* L4 slots that belong to the stub (256..271), as Xen's is_guest_l4_slot. */
+static bool hole_slot(unsigned i)
+{
+	return i >= XK_HOLE_FIRST_SLOT && i < XK_HOLE_FIRST_SLOT + XK_HOLE_NR_SLOTS;
+}
+
+/* ---- L1 entries: references on the mapped frame ---- */
+
+/* Check and normalise a new L1 entry and take its reference: RAM frames
+ * (writable only if not typed), or the shared_info frame.  The guest
+ * kernel runs at CPL3, so present entries get U. */
+int get_l1e(uint64_t *e)
+{
+	if (!(*e & PTE_P))
+		return 0;
+	uint64_t mfn = (*e & PTE_ADDR) >> PAGE_SHIFT;
+	if (!mfn_is_ram(mfn)) {
+		if (mfn != shared_info_mfn)
+			return -EINVAL;
+		*e |= PTE_U;
+		return 0;
+	}
+	if (*e & PTE_RW) {
+		uint64_t f = frame_info[mfn];
+		if (fi_type(f) != XK_FT_NONE || fi_wcount(f) == FI_WCOUNT_MAX)
+			return -EINVAL;
+		frame_info[mfn] = f + (1ULL << FI_WCOUNT_SH);
+	}
+	*e |= PTE_U;
+	return 0;
+}
+
+void put_l1e(uint64_t e)
+{
+	if (!(e & PTE_P) || !(e & PTE_RW))
+		return;
+	uint64_t mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
+	if (mfn_is_ram(mfn) && fi_wcount(frame_info[mfn]))
+		frame_info[mfn] -= 1ULL << FI_WCOUNT_SH;
+}
+
+/* ---- upper levels: typed references on the child table ---- */
+
+static int get_type(uint64_t mfn, unsigned type);
+static void put_type(uint64_t mfn);
+
+static int get_upper(uint64_t *e, unsigned level)
+{
+	if (!(*e & PTE_P))
+		return 0;
+	/* No superpages (PSE is hidden from PV guests) and no linear
+	 * page tables. */
+	if (*e & PTE_PSE)
+		return -EINVAL;
+	uint64_t mfn = (*e & PTE_ADDR) >> PAGE_SHIFT;
+	if (!mfn_is_ram(mfn))
+		return -EINVAL;
+	int rc = get_type(mfn, level - 1);
+	if (rc)
+		return rc;
+	*e |= PTE_U;
+	return 0;
+}
+
+static void put_upper(uint64_t e)
+{
+	if (e & PTE_P)
+		put_type((e & PTE_ADDR) >> PAGE_SHIFT);
+}
+
+static int get_entry(uint64_t *e, unsigned level)
+{
+	return level == XK_FT_L1 ? get_l1e(e) : get_upper(e, level);
+}
+
+static void put_entry(uint64_t e, unsigned level)
+{
+	if (level == XK_FT_L1)
+		put_l1e(e);
+	else
+		put_upper(e);
+}
+
+/* Take references for every entry of a table becoming typed; on failure
+ * drop the ones already taken.  Entries are normalised in place (U bit),
+ * L4s get the stub's hole slots. */
+static int validate(uint64_t mfn, unsigned level)
+{
+	uint64_t *t = table(mfn);
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < 512; i++) {
+		if (level == XK_FT_L4 && hole_slot(i))
+			continue;
+		uint64_t e = READ_ONCE(t[i]);
+		rc = get_entry(&e, level);
+		if (rc)
+			break;
+		WRITE_ONCE(t[i], e);
+	}
+	if (rc) {
+		while (i--)
+			if (!(level == XK_FT_L4 && hole_slot(i)))
+				put_entry(t[i], level);
+		return rc;
+	}
+	if (level == XK_FT_L4)
+		for (i = 0; i < XK_HOLE_NR_SLOTS; i++)
+			t[XK_HOLE_FIRST_SLOT + i] = dom.bi->hole_l4e[i];
+	return 0;
+}
+
+static void devalidate(uint64_t mfn, unsigned level)
+{
+	uint64_t *t = table(mfn);
+
+	for (unsigned i = 0; i < 512; i++)
+		if (!(level == XK_FT_L4 && hole_slot(i)))
+			put_entry(t[i], level);
+}
+
+static int get_type(uint64_t mfn, unsigned type)
+{
+	uint64_t f = frame_info[mfn];
+
+	if (fi_tcount(f)) {
+		if (fi_type(f) != type || fi_tcount(f) == FI_TCOUNT_MAX)
+			return -EINVAL;
+		frame_info[mfn] = f + (1ULL << FI_TCOUNT_SH);
+		return 0;
+	}
+	/* First typed reference: no writable mappings may exist. */
+	if (fi_wcount(f))
+		return -EINVAL;
+	frame_info[mfn] = (f & ~(FI_TYPE_MASK | FI_PINNED)) | type | (1ULL << FI_TCOUNT_SH);
+	if (type >= XK_FT_L1 && type <= XK_FT_L4) {
+		int rc = validate(mfn, type);
+		if (rc) {
+			frame_info[mfn] = f;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void put_type(uint64_t mfn)
+{
+	uint64_t f = frame_info[mfn];
+
+	if (!fi_tcount(f))
+		return;
+	if (fi_tcount(f) > 1) {
+		frame_info[mfn] = f - (1ULL << FI_TCOUNT_SH);
+		return;
+	}
+	unsigned type = fi_type(f);
+	frame_info[mfn] = f & ~(FI_TYPE_MASK | FI_PINNED | (FI_TCOUNT_MAX << FI_TCOUNT_SH));
+	if (type >= XK_FT_L1 && type <= XK_FT_L4)
+		devalidate(mfn, type);
+}
+
+void mm_init(void)
+{
+	frame_info = (uint64_t *)((uint8_t *)dom.bi + dom.bi->frame_info_off);
+	shared_info_mfn = (dom.bi->stub_gpa + dom.bi->shared_info_off) >> PAGE_SHIFT;
+}
+
+/* The builder's L4 arrives pinned (as xc_dom_boot's PIN_L4_TABLE) and as
+ * vCPU 0's CR3: type the whole bootstrap tree. */
+int mm_take_boot_tables(struct pcpu *pc, uint64_t l4_mfn)
+{
+	if (!mfn_is_ram(l4_mfn) || get_type(l4_mfn, XK_FT_L4))
+		return -EINVAL;
+	frame_info[l4_mfn] |= FI_PINNED;
+	get_type(l4_mfn, XK_FT_L4); /* the CR3 reference */
+	pc->v.cr3_kernel = l4_mfn << PAGE_SHIFT;
+	return 0;
 }
 
 void load_guest_cr3(struct pcpu *pc)
@@ -44,40 +244,23 @@ void load_guest_cr3(struct pcpu *pc)
 }
 
 /* Walk the current kernel page tables to the L1 entry mapping va. */
-static uint64_t *l1e_of(struct pcpu *pc, uint64_t va)
+uint64_t *l1e_of(struct pcpu *pc, uint64_t va, uint64_t *l1_mfn)
 {
-	uint64_t table = pc->v.cr3_kernel & PTE_ADDR;
+	uint64_t mfn = pc->v.cr3_kernel >> PAGE_SHIFT;
 
 	for (int level = 4; level > 1; level--) {
-		uint64_t *t = gpa_to_virt(table);
-		uint64_t e = t[(va >> (12 + 9 * (level - 1))) & 511];
+		uint64_t e = table(mfn)[(va >> (12 + 9 * (level - 1))) & 511];
 		if (!(e & PTE_P) || (e & PTE_PSE))
 			return NULL;
-		table = e & PTE_ADDR;
-		if (!mfn_is_ram(table >> PAGE_SHIFT))
+		mfn = (e & PTE_ADDR) >> PAGE_SHIFT;
+		if (!mfn_is_ram(mfn))
 			return NULL;
 	}
-	if (frame_type(table >> PAGE_SHIFT) != XK_FT_L1)
+	if (frame_type(mfn) != XK_FT_L1)
 		return NULL;
-	return (uint64_t *)gpa_to_virt(table) + ((va >> 12) & 511);
-}
-
-/* Validate a guest L1 entry: RAM frames (never a page table writable) or
- * the shared_info frame; the guest kernel runs at CPL3, so force U. */
-static bool l1e_ok(uint64_t *val)
-{
-	if (!(*val & PTE_P))
-		return true;
-	uint64_t mfn = (*val & PTE_ADDR) >> PAGE_SHIFT;
-	uint64_t si_mfn = (dom.bi->stub_gpa + dom.bi->shared_info_off) >> PAGE_SHIFT;
-	if (mfn_is_ram(mfn)) {
-		if ((*val & PTE_RW) && frame_type(mfn) != XK_FT_NONE)
-			return false;
-	} else if (mfn != si_mfn) {
-		return false;
-	}
-	*val |= PTE_U;
-	return true;
+	if (l1_mfn)
+		*l1_mfn = mfn;
+	return table(mfn) + ((va >> 12) & 511);
 }
 
 static void flush_flags(uint64_t flags, uint64_t va)
@@ -92,17 +275,135 @@ static void flush_flags(uint64_t flags, uint64_t va)
 	}
 }
 
+/* Replace one L1 entry, references and all.  preserve_ad keeps the
+ * hardware-set accessed/dirty bits of the old entry. */
+int mod_l1_entry(uint64_t *slot, uint64_t val, bool preserve_ad)
+{
+	int rc = get_l1e(&val);
+	if (rc)
+		return rc;
+	uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	uint64_t nv;
+	do {
+		nv = preserve_ad ? val | (old & (PTE_A | PTE_D)) : val;
+	} while (!__atomic_compare_exchange_n(slot, &old, nv, false, __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	put_l1e(old);
+	return 0;
+}
+
+static int mod_upper_entry(uint64_t mfn, unsigned idx, unsigned level, uint64_t val)
+{
+	uint64_t *slot = table(mfn) + idx;
+
+	if (level == XK_FT_L4 && hole_slot(idx))
+		return -EINVAL;
+	int rc = get_upper(&val, level);
+	if (rc)
+		return rc;
+	uint64_t old = __atomic_exchange_n(slot, val, __ATOMIC_SEQ_CST);
+	put_upper(old);
+	/* Dropping or changing a present upper entry may leave stale
+	 * paging-structure caches. */
+	if (old & PTE_P)
+		plat_flush_tlb();
+	return 0;
+}
+
 long do_update_va_mapping(struct pcpu *pc, uint64_t va, uint64_t val, uint64_t flags)
 {
 	if (!guest_va_ok(va, 1))
 		return -EINVAL;
-	uint64_t *pte = l1e_of(pc, va);
+	uint64_t *pte = l1e_of(pc, va, NULL);
 	if (!pte)
 		return -EINVAL;
-	if (!l1e_ok(&val))
-		return -EINVAL;
-	WRITE_ONCE(*pte, val);
+	int rc = mod_l1_entry(pte, val, false);
+	if (rc)
+		return rc;
 	flush_flags(flags, va);
+	return 0;
+}
+
+long do_mmu_update(struct pcpu *pc, uint64_t ureqs, uint64_t count, uint64_t pdone,
+		   uint64_t domid)
+{
+	struct mmu_update req;
+	uint64_t i;
+	long rc = 0;
+
+	if (domid != DOMID_SELF && domid != dom.bi->domid)
+		return -ESRCH;
+	if (count > (1u << 20))
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		if (copy_from_guest(&req, ureqs + i * sizeof(req), sizeof(req))) {
+			rc = -EFAULT;
+			break;
+		}
+		unsigned cmd = req.ptr & 3;
+		uint64_t ptr = req.ptr & ~3ULL;
+		uint64_t mfn = ptr >> PAGE_SHIFT;
+		if (!mfn_is_ram(mfn)) {
+			rc = -EINVAL;
+			break;
+		}
+		if (cmd == MMU_MACHPHYS_UPDATE) {
+			dom.m2p[mfn] = req.val;
+			continue;
+		}
+		if (cmd != MMU_NORMAL_PT_UPDATE && cmd != MMU_PT_UPDATE_PRESERVE_AD) {
+			rc = -ENOSYS;
+			break;
+		}
+		if (ptr & 7) {
+			rc = -EINVAL;
+			break;
+		}
+		unsigned type = frame_type(mfn);
+		uint64_t *slot = (uint64_t *)gpa_to_virt(ptr);
+		switch (type) {
+		case XK_FT_L1:
+			rc = mod_l1_entry(slot, req.val, cmd == MMU_PT_UPDATE_PRESERVE_AD);
+			break;
+		case XK_FT_L2:
+		case XK_FT_L3:
+		case XK_FT_L4:
+			rc = mod_upper_entry(mfn, (ptr & 0xfff) / 8, type, req.val);
+			break;
+		case XK_FT_NONE:
+			/* An ordinary page: a plain store, as through a
+			 * writable mapping. */
+			WRITE_ONCE(*slot, req.val);
+			break;
+		default:
+			rc = -EINVAL;
+			break;
+		}
+		if (rc)
+			break;
+	}
+	if (pdone) {
+		uint32_t done = (uint32_t)i;
+		if (copy_to_guest(pdone, &done, sizeof(done)))
+			return -EFAULT;
+	}
+	return rc;
+}
+
+static int set_baseptr(uint64_t *cr3, uint64_t mfn)
+{
+	uint64_t old = *cr3 >> PAGE_SHIFT;
+
+	if (mfn) {
+		if (!mfn_is_ram(mfn))
+			return -EINVAL;
+		int rc = get_type(mfn, XK_FT_L4);
+		if (rc)
+			return rc;
+	}
+	*cr3 = mfn << PAGE_SHIFT;
+	if (old)
+		put_type(old);
 	return 0;
 }
 
@@ -117,27 +418,46 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 		return -ESRCH;
 	if (count > (1u << 20))
 		return -EINVAL;
-	for (i = 0; i < count && !rc; i++) {
+	for (i = 0; i < count; i++) {
 		if (copy_from_guest(&op, ops + i * sizeof(op), sizeof(op))) {
 			rc = -EFAULT;
 			break;
 		}
 		uint64_t mfn = op.arg1.mfn;
 		switch (op.cmd) {
-		case MMUEXT_NEW_BASEPTR:
-			if (frame_type(mfn) != XK_FT_L4) {
+		case MMUEXT_PIN_L1_TABLE:
+		case MMUEXT_PIN_L2_TABLE:
+		case MMUEXT_PIN_L3_TABLE:
+		case MMUEXT_PIN_L4_TABLE: {
+			unsigned type = XK_FT_L1 + (op.cmd - MMUEXT_PIN_L1_TABLE);
+			if (!mfn_is_ram(mfn) || (frame_info[mfn] & FI_PINNED)) {
 				rc = -EINVAL;
 				break;
 			}
-			v->cr3_kernel = mfn << PAGE_SHIFT;
-			load_guest_cr3(pc);
+			rc = get_type(mfn, type);
+			if (!rc)
+				frame_info[mfn] |= FI_PINNED;
+			break;
+		}
+		case MMUEXT_UNPIN_TABLE:
+			if (!mfn_is_ram(mfn) || !(frame_info[mfn] & FI_PINNED)) {
+				rc = -EINVAL;
+				break;
+			}
+			frame_info[mfn] &= ~FI_PINNED;
+			put_type(mfn);
+			break;
+		case MMUEXT_NEW_BASEPTR:
+			if (!mfn) {
+				rc = -EINVAL;
+				break;
+			}
+			rc = set_baseptr(&v->cr3_kernel, mfn);
+			if (!rc)
+				load_guest_cr3(pc);
 			break;
 		case MMUEXT_NEW_USER_BASEPTR:
-			if (mfn && frame_type(mfn) != XK_FT_L4) {
-				rc = -EINVAL;
-				break;
-			}
-			v->cr3_user = mfn << PAGE_SHIFT;
+			rc = set_baseptr(&v->cr3_user, mfn);
 			break;
 		case MMUEXT_TLB_FLUSH_LOCAL:
 		case MMUEXT_TLB_FLUSH_MULTI:
@@ -151,6 +471,7 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 				plat_invlpg(op.arg1.linear_addr);
 			break;
 		case MMUEXT_FLUSH_CACHE:
+		case MMUEXT_FLUSH_CACHE_GLOBAL:
 			break;
 		case MMUEXT_SET_LDT:
 			/* Only "no LDT" until descriptor tables are typed. */
@@ -162,7 +483,7 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 				rc = -EINVAL;
 				break;
 			}
-			memset(gpa_to_virt(mfn << PAGE_SHIFT), 0, PAGE_SIZE);
+			memset(table(mfn), 0, PAGE_SIZE);
 			break;
 		case MMUEXT_COPY_PAGE: {
 			uint64_t src = op.arg2.src_mfn;
@@ -170,13 +491,10 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 				rc = -EINVAL;
 				break;
 			}
-			memcpy(gpa_to_virt(mfn << PAGE_SHIFT), gpa_to_virt(src << PAGE_SHIFT),
-			       PAGE_SIZE);
+			memcpy(table(mfn), table(src), PAGE_SIZE);
 			break;
 		}
 		default:
-			/* PIN/UNPIN and the rest come with page-table
-			 * validation (PV MMU). */
 			rc = -ENOSYS;
 			break;
 		}
@@ -191,18 +509,11 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 	return rc;
 }
 
-long do_mmu_update(struct pcpu *pc, uint64_t ureqs, uint64_t count, uint64_t pdone,
-		   uint64_t domid)
-{
-	/* Needs page-table validation: PV MMU work (Debian-boot issue). */
-	return -ENOSYS;
-}
-
 long do_memory_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 {
 	const struct xk_boot_info *bi = dom.bi;
 
-	switch (cmd & 0x3f) /* MEMOP_CMD_MASK: the low 6 bits (xen memory.h) */ {
+	switch (cmd & 0x3f) { /* MEMOP_CMD_MASK: the low 6 bits (Xen's memory.h) */
 	case XENMEM_machphys_mapping: {
 		struct xen_machphys_mapping m = {
 			.v_start = bi->m2p_va,

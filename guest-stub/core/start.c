@@ -56,7 +56,8 @@ void stub_start(uint64_t vcpu_id, struct xk_boot_info *bi)
 	r->rsi = bi->vcpu0.rsi;
 	r->rflags = X86_EFLAGS_IF | 2;
 	v->in_kernel = true;
-	v->cr3_kernel = bi->vcpu0.cr3;
+	if (mm_take_boot_tables(pc, bi->vcpu0.cr3 >> PAGE_SHIFT))
+		stub_crash(pc, NULL, "xenkvm stub: the bootstrap page tables do not validate");
 	v->kernel_ss = FLAT_KERNEL_SS64;
 	v->kernel_sp = bi->vcpu0.rsp;
 	v->online = true;

@@ -114,6 +114,9 @@ static void guest_exception(struct pcpu *pc, struct cpu_regs *regs)
 		break;
 	case 14: {
 		uint64_t cr2 = plat_read_cr2(pc);
+		/* A kernel write to one of its read-only L1 tables. */
+		if (v->in_kernel && (regs->error_code & 3) == 3 && ptwr_emulate(pc, regs, cr2))
+			return;
 		v->vi->arch.cr2 = cr2;
 		/* The U bit reflects the guest's mode, not the hardware CPL. */
 		if (v->in_kernel)

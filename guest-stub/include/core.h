@@ -50,14 +50,18 @@ void runstate_set(struct pcpu *pc, int state);
 /* vcpu.c */
 long do_vcpu_op(struct pcpu *pc, uint64_t cmd, uint64_t vcpuid, uint64_t arg);
 
-/* mm.c */
+/* mm.c (more in mm.h) */
 void mm_init(void);
+int mm_take_boot_tables(struct pcpu *pc, uint64_t l4_mfn);
 long do_update_va_mapping(struct pcpu *pc, uint64_t va, uint64_t val, uint64_t flags);
 long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone, uint64_t dom);
 long do_mmu_update(struct pcpu *pc, uint64_t ureqs, uint64_t count, uint64_t pdone, uint64_t dom);
 long do_memory_op(struct pcpu *pc, uint64_t cmd, uint64_t arg);
 void load_guest_cr3(struct pcpu *pc);
 bool mfn_is_ram(uint64_t mfn);
+
+/* ptwr.c */
+bool ptwr_emulate(struct pcpu *pc, struct cpu_regs *regs, uint64_t cr2);
 
 /* hostcall helpers (console.c) */
 int64_t hostcall(struct pcpu *pc, uint32_t op, uint64_t a0, const void *buf, size_t len);

@@ -90,7 +90,7 @@ struct xk_boot_info {
 	uint64_t hostcall_off;     /* nr_vcpus pages: struct xk_hostcall */
 	uint64_t host_pending_off; /* one page: host->stub pending ports (atomic) */
 	uint64_t notify_off;       /* one page: stub->host notified ports (atomic) */
-	uint64_t frame_info_off;   /* uint32_t per guest RAM frame: XK_FT_* | flags */
+	uint64_t frame_info_off;   /* uint64_t per guest RAM frame, kept by the stub */
 	uint64_t free_off;         /* first unused byte of the region */
 	uint64_t hole_l4e[XK_HOLE_NR_SLOTS]; /* entries the stub inserts into guest L4s */
 	uint64_t tsc_khz;
@@ -105,16 +105,15 @@ struct xk_boot_info {
 
 _Static_assert(sizeof(struct xk_boot_info) <= 4096, "boot info fits a page");
 
-/* Frame types kept per guest RAM frame (page typing, pv-abi.md 2.4).  The
- * launcher marks the builder's page tables; the stub maintains the rest. */
+/* Frame types kept per guest RAM frame (page typing, pv-abi.md 2.4): the
+ * launcher leaves the array zeroed, the stub types the builder's tables
+ * when it takes the bootstrap L4. */
 #define XK_FT_NONE     0
 #define XK_FT_L1       1
 #define XK_FT_L2       2
 #define XK_FT_L3       3
 #define XK_FT_L4       4
 #define XK_FT_SEG_DESC 5
-#define XK_FT_TYPE_MASK 0xf
-#define XK_FT_PINNED   0x10
 
 /* Synchronous stub -> launcher requests (outl vcpu, XK_PORT_HOSTCALL). */
 enum xk_hostcall_op {
