@@ -51,6 +51,18 @@ check_fails() {
 finish() {
 	if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
 		bad "daemon still running at the end" "$(cat "$TMP/daemon.log")"
+	else
+		# A clean stop on SIGTERM, with nothing from the sanitizers.
+		kill "$DAEMON_PID"
+		wait "$DAEMON_PID"
+		rc=$?
+		DAEMON_PID=
+		if [ $rc -eq 0 ] && ! grep -qE "Sanitizer|runtime error" "$TMP/daemon.log"; then
+			ok "daemon exits cleanly"
+		else
+			bad "daemon exits cleanly (rc $rc)" "$(cat "$TMP/daemon.log")"
+		fi
+		[ -S "$XENSTORED_PATH" ] && bad "socket removed at exit" || ok "socket removed at exit"
 	fi
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
