@@ -9,7 +9,7 @@
 
 const char test_title[] = "console: CONSOLEIO_write, long and many lines";
 
-#define LONG_REPS 200
+#define LONG_REPS  200
 #define MANY_LINES 500
 
 static char long_line[32 + LONG_REPS * 10];

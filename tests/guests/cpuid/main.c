@@ -19,24 +19,24 @@ struct hidden {
 
 /* pv-abi.md 1.10 "Hide from the PV view" (FSGSBASE is only advisable). */
 static const struct hidden hidden[] = {
-	{ 1, 0, 3, 3, "PSE" },
-	{ 1, 0, 3, 12, "MTRR" },
-	{ 1, 0, 3, 13, "PGE" },
-	{ 1, 0, 3, 17, "PSE36" },
-	{ 1, 0, 2, 3, "MONITOR" },
-	{ 1, 0, 2, 5, "VMX" },
-	{ 1, 0, 2, 17, "PCID" },
-	{ 1, 0, 2, 21, "X2APIC" },
-	{ 1, 0, 2, 24, "TSC_DEADLINE" },
-	{ 7, 0, 1, 7, "SMEP" },
-	{ 7, 0, 1, 10, "INVPCID" },
-	{ 7, 0, 1, 20, "SMAP" },
-	{ 7, 0, 2, 2, "UMIP" },
-	{ 7, 0, 2, 3, "PKU" },
-	{ 7, 0, 2, 16, "LA57" },
-	{ 0xd, 1, 0, 3, "XSAVES" },
-	{ 0x80000001, 0, 3, 26, "PAGE1GB" },
-	{ 0x80000001, 0, 2, 2, "SVM" },
+    {1, 0, 3, 3, "PSE"},
+    {1, 0, 3, 12, "MTRR"},
+    {1, 0, 3, 13, "PGE"},
+    {1, 0, 3, 17, "PSE36"},
+    {1, 0, 2, 3, "MONITOR"},
+    {1, 0, 2, 5, "VMX"},
+    {1, 0, 2, 17, "PCID"},
+    {1, 0, 2, 21, "X2APIC"},
+    {1, 0, 2, 24, "TSC_DEADLINE"},
+    {7, 0, 1, 7, "SMEP"},
+    {7, 0, 1, 10, "INVPCID"},
+    {7, 0, 1, 20, "SMAP"},
+    {7, 0, 2, 2, "UMIP"},
+    {7, 0, 2, 3, "PKU"},
+    {7, 0, 2, 16, "LA57"},
+    {0xd, 1, 0, 3, "XSAVES"},
+    {0x80000001, 0, 3, 26, "PAGE1GB"},
+    {0x80000001, 0, 2, 2, "SVM"},
 };
 
 static void regs(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -105,7 +105,7 @@ void test_main(void)
 		if (h->leaf < 0x80000000 ? h->leaf > max_basic : h->leaf > max_ext)
 			continue;
 		regs(h->leaf, h->subleaf, r);
-		CHECK(!(r[h->reg] & BIT(h->bit)), "%s (leaf %#x.%u reg %d bit %u) visible",
-		      h->name, h->leaf, h->subleaf, h->reg, h->bit);
+		CHECK(!(r[h->reg] & BIT(h->bit)), "%s (leaf %#x.%u reg %d bit %u) visible", h->name,
+		      h->leaf, h->subleaf, h->reg, h->bit);
 	}
 }

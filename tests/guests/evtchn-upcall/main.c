@@ -21,7 +21,7 @@ static bool port_pending(evtchn_port_t p)
 
 static long send(evtchn_port_t port)
 {
-	struct evtchn_send s = { .port = port };
+	struct evtchn_send s = {.port = port};
 
 	return HYPERVISOR_event_channel_op(EVTCHNOP_send, &s);
 }
@@ -41,10 +41,10 @@ static void check_upcall_frame(const char *what)
 
 void test_main(void)
 {
-	struct evtchn_bind_ipi bi = { .vcpu = 0 };
+	struct evtchn_bind_ipi bi = {.vcpu = 0};
 	struct evtchn_close cl;
 	struct evtchn_unmask um;
-	struct evtchn_alloc_unbound au = { .dom = DOMID_SELF, .remote_dom = 0 };
+	struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 0};
 	evtchn_port_t port;
 	uint64_t before;
 	long rc;

@@ -23,8 +23,8 @@ static void check_frame(const struct expect *e)
 		xkg_fail("%s: no exception recorded", e->what);
 		return;
 	}
-	printf("%s: vector %lu ec %#lx rip %#lx cs %#lx rflags %#lx rsp %#lx\n", e->what,
-	       f->vector, f->error_code, f->rip, f->cs, f->rflags, f->rsp);
+	printf("%s: vector %lu ec %#lx rip %#lx cs %#lx rflags %#lx rsp %#lx\n", e->what, f->vector,
+	       f->error_code, f->rip, f->cs, f->rflags, f->rsp);
 	CHECK_EQ(f->vector, e->vector, e->what);
 	CHECK_EQ(f->error_code, e->error_code, e->what);
 	CHECK_EQ(f->rip, e->rip, e->what);
@@ -41,7 +41,7 @@ static void check_frame(const struct expect *e)
 
 static void test_ud(void)
 {
-	struct expect e = { .what = "#UD (ud2)", .vector = 6 };
+	struct expect e = {.what = "#UD (ud2)", .vector = 6};
 
 	xkg_fault_clear();
 	asm volatile("lea 1f(%%rip), %0\n\t"
@@ -72,7 +72,7 @@ static void test_ud(void)
 
 static void test_gp(void)
 {
-	struct expect e = { .what = "#GP (non-canonical load)", .vector = 13 };
+	struct expect e = {.what = "#GP (non-canonical load)", .vector = 13};
 	uint64_t v = XKG_NONCANONICAL_VA;
 
 	xkg_fault_clear();
@@ -96,7 +96,7 @@ static void test_gp(void)
 
 static void test_bp(void)
 {
-	struct expect e = { .what = "#BP (int3)", .vector = 3 };
+	struct expect e = {.what = "#BP (int3)", .vector = 3};
 
 	/* A trap: the frame's RIP is after the instruction. */
 	xkg_fault_clear();
@@ -109,7 +109,7 @@ static void test_bp(void)
 
 static void test_de(void)
 {
-	struct expect e = { .what = "#DE (div by 0)", .vector = 0 };
+	struct expect e = {.what = "#DE (div by 0)", .vector = 0};
 	uint64_t a = 1, d = 0;
 
 	xkg_fault_clear();
@@ -124,7 +124,7 @@ static void test_de(void)
 
 static void test_softint(void)
 {
-	struct expect e = { .what = "int $0x21 (DPL 1)", .vector = 0x21 };
+	struct expect e = {.what = "int $0x21 (DPL 1)", .vector = 0x21};
 	long rc;
 
 	/* DPL 1 admits `int n` from guest kernel mode: delivered as vector
@@ -141,8 +141,8 @@ static void test_softint(void)
 	/* DPL 0: #GP with the IDT error code (vector << 3 | 2) at the int. */
 	rc = xkg_set_trap(0x20, 0 | 4);
 	CHECK_EQ(rc, 0, "set_trap_table(0x20, DPL 0)");
-	e = (struct expect){ .what = "int $0x20 (DPL 0)", .vector = 13,
-			     .error_code = (0x20 << 3) | 2 };
+	e = (struct expect){
+	    .what = "int $0x20 (DPL 0)", .vector = 13, .error_code = (0x20 << 3) | 2};
 	xkg_fault_clear();
 	asm volatile("lea 1f(%%rip), %0\n\t"
 		     "mov %%rsp, %1\n"
@@ -155,6 +155,7 @@ static void test_softint(void)
  * Load a pattern into every GPR but RSP, take #UD, resume, store them all.
  * out[] order: rax rbx rcx rdx rsi rdi rbp r8..r15.
  */
+/* clang-format off */
 extern void exc_roundtrip(uint64_t out[15]);
 asm(".pushsection .text\n"
     "exc_roundtrip:\n\t"
@@ -189,17 +190,17 @@ asm(".pushsection .text\n"
     "pop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbp\n\tpop %rbx\n\t"
     "ret\n"
     ".popsection");
+/* clang-format on */
 
 static void test_registers(void)
 {
-	static const char *const names[] = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8",
-					     "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
+	static const char *const names[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8",
+					    "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 	static const uint64_t want[] = {
-		0xa0a0a0a0a0a0a0a0UL, 0xa1a1a1a1a1a1a1a1UL, 0xa2a2a2a2a2a2a2a2UL,
-		0xa3a3a3a3a3a3a3a3UL, 0xa4a4a4a4a4a4a4a4UL, 0xa5a5a5a5a5a5a5a5UL,
-		0xa6a6a6a6a6a6a6a6UL, 0xa8a8a8a8a8a8a8a8UL, 0xa9a9a9a9a9a9a9a9UL,
-		0xaaaaaaaaaaaaaaaaUL, 0xababababababababUL, 0xacacacacacacacacUL,
-		0xadadadadadadadadUL, 0xaeaeaeaeaeaeaeaeUL, 0xafafafafafafafafUL,
+	    0xa0a0a0a0a0a0a0a0UL, 0xa1a1a1a1a1a1a1a1UL, 0xa2a2a2a2a2a2a2a2UL, 0xa3a3a3a3a3a3a3a3UL,
+	    0xa4a4a4a4a4a4a4a4UL, 0xa5a5a5a5a5a5a5a5UL, 0xa6a6a6a6a6a6a6a6UL, 0xa8a8a8a8a8a8a8a8UL,
+	    0xa9a9a9a9a9a9a9a9UL, 0xaaaaaaaaaaaaaaaaUL, 0xababababababababUL, 0xacacacacacacacacUL,
+	    0xadadadadadadadadUL, 0xaeaeaeaeaeaeaeaeUL, 0xafafafafafafafafUL,
 	};
 	uint64_t out[15];
 

@@ -9,6 +9,7 @@
 
 const char test_title[] = "hostile: bad pointers, numbers and commands";
 
+/* clang-format off */
 static const uint64_t bad_ptrs[] = {
 	XKG_NONCANONICAL_VA,
 	XKG_UNMAPPED_VA,
@@ -16,6 +17,7 @@ static const uint64_t bad_ptrs[] = {
 	0xffff800000001000UL,     /* hypervisor hole */
 	0x00007ffffffff000UL,     /* top of the lower half */
 };
+/* clang-format on */
 
 static void check_bad_pointers(void)
 {
@@ -47,12 +49,14 @@ static void check_bad_pointers(void)
 
 static void check_bad_numbers(void)
 {
+	/* clang-format off */
 	static const uint64_t nrs[] = {
 		11, 60, 63, 64, 127, 128, 200, 0xffff, 0xffffffffUL, 0xffffffffffffffffUL,
 		/* A valid number (xen_version) in the low half: a hypervisor that
 		 * truncates RAX to 32 bits would run it. */
 		(1UL << 32) | __HYPERVISOR_xen_version,
 	};
+	/* clang-format on */
 
 	for (size_t i = 0; i < ARRAY_SIZE(nrs); i++) {
 		long rc = xkg_hypercall_raw(nrs[i], XENVER_version, 0, 0, 0, 0);
@@ -64,10 +68,10 @@ static void check_bad_numbers(void)
 
 static void check_bad_commands(void)
 {
-	struct evtchn_send send = { .port = 100000 };
-	struct evtchn_bind_virq bv = { .virq = 1000, .vcpu = 0 };
-	struct evtchn_bind_virq bv2 = { .virq = VIRQ_TIMER, .vcpu = 1000 };
-	struct callback_register cb = { .type = 1000, .address = 0xffffffff80100000UL };
+	struct evtchn_send send = {.port = 100000};
+	struct evtchn_bind_virq bv = {.virq = 1000, .vcpu = 0};
+	struct evtchn_bind_virq bv2 = {.virq = VIRQ_TIMER, .vcpu = 1000};
+	struct callback_register cb = {.type = 1000, .address = 0xffffffff80100000UL};
 	long rc;
 
 	rc = HYPERVISOR_sched_op(1000, NULL);
@@ -83,8 +87,7 @@ static void check_bad_commands(void)
 	rc = HYPERVISOR_callback_op(1000, &cb);
 	CHECK(rc == -XEN_ENOSYS || rc == -XEN_EINVAL, "callback_op(1000) = %ld", rc);
 	rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
-	CHECK(rc == -XEN_ENOSYS || rc == -XEN_EINVAL, "callback_op(register type 1000) = %ld",
-	      rc);
+	CHECK(rc == -XEN_ENOSYS || rc == -XEN_EINVAL, "callback_op(register type 1000) = %ld", rc);
 
 	rc = HYPERVISOR_event_channel_op(EVTCHNOP_send, &send);
 	CHECK_EQ(rc, -XEN_EINVAL, "EVTCHNOP_send to port 100000");
@@ -105,6 +108,7 @@ static void check_bad_commands(void)
 
 /* A hypercall returns in RAX and may clobber RCX, R11 and argument
  * registers; RBX, RBP, R9 and R12-R15 must survive. */
+/* clang-format off */
 extern void hostile_preserve(uint64_t out[7]);
 asm(".pushsection .text\n"
     "hostile_preserve:\n\t"
@@ -127,21 +131,21 @@ asm(".pushsection .text\n"
     "pop %r15\n\tpop %r14\n\tpop %r13\n\tpop %r12\n\tpop %rbp\n\tpop %rbx\n\t"
     "ret\n"
     ".popsection");
+/* clang-format on */
 
 static void check_preserved(void)
 {
-	static const char *const names[] = { "rbx", "rbp", "r9", "r12", "r13", "r14", "r15" };
+	static const char *const names[] = {"rbx", "rbp", "r9", "r12", "r13", "r14", "r15"};
 	static const uint64_t want[] = {
-		0xb0b0b0b0b0b0b0b0UL, 0xb1b1b1b1b1b1b1b1UL, 0xb9b9b9b9b9b9b9b9UL,
-		0xbcbcbcbcbcbcbcbcUL, 0xbdbdbdbdbdbdbdbdUL, 0xbebebebebebebebeUL,
-		0xbfbfbfbfbfbfbfbfUL,
+	    0xb0b0b0b0b0b0b0b0UL, 0xb1b1b1b1b1b1b1b1UL, 0xb9b9b9b9b9b9b9b9UL, 0xbcbcbcbcbcbcbcbcUL,
+	    0xbdbdbdbdbdbdbdbdUL, 0xbebebebebebebebeUL, 0xbfbfbfbfbfbfbfbfUL,
 	};
 	uint64_t out[7];
 
 	hostile_preserve(out);
 	for (size_t i = 0; i < ARRAY_SIZE(out); i++)
-		CHECK(out[i] == want[i], "%s = %#lx after a hypercall, want %#lx", names[i],
-		      out[i], want[i]);
+		CHECK(out[i] == want[i], "%s = %#lx after a hypercall, want %#lx", names[i], out[i],
+		      want[i]);
 }
 
 void test_main(void)

@@ -38,9 +38,8 @@ void test_main(void)
 	const unsigned char *page = (const unsigned char *)hypercall_page;
 	long rc;
 
-	printf("hypercall page at %p: slot 0 starts %02x %02x %02x, slot 17 %02x %02x %02x\n",
-	       page, page[0], page[1], page[2], page[17 * 32], page[17 * 32 + 1],
-	       page[17 * 32 + 2]);
+	printf("hypercall page at %p: slot 0 starts %02x %02x %02x, slot 17 %02x %02x %02x\n", page,
+	       page[0], page[1], page[2], page[17 * 32], page[17 * 32 + 1], page[17 * 32 + 2]);
 	CHECK(page[0] != 0xcc && page[17 * 32] != 0xcc && page[23 * 32] != 0xcc,
 	      "hypercall page not filled in by the domain builder");
 
@@ -54,7 +53,7 @@ void test_main(void)
 	}
 	/* #UD, resumed through iret = hypercall_page + 23 * 32. */
 	xkg_fault_clear();
-	asm volatile("1: ud2\n2:\n\t" XKG_EXTABLE(1b, 2b) ::: "memory");
+	asm volatile("1: ud2\n2:\n\t" XKG_EXTABLE(1b, 2b)::: "memory");
 	CHECK(xkg_last_fault.valid && xkg_last_fault.vector == 6,
 	      "ud2 did not come back as #UD (valid %d vector %lu)", xkg_last_fault.valid,
 	      xkg_last_fault.vector);

@@ -12,17 +12,18 @@
 
 const char test_title[] = "kernel-privop: emulated MSRs, CRs, IOPL, #NM";
 
-#define MSR_EFER 0xc0000080
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
+#define MSR_EFER	   0xc0000080
+#define MSR_FS_BASE	   0xc0000100
+#define MSR_GS_BASE	   0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_PAT 0x277
-#define MSR_APIC_BASE 0x1b
+#define MSR_PAT		   0x277
+#define MSR_APIC_BASE	   0x1b
 
 #define CR0_TS (1UL << 3)
 /* pv-abi.md 1.10: TSD DE FSGSBASE OSXSAVE (guest) + PAE MCE OSFXSR OSXMMEXCPT */
-#define CR4_PV_VISIBLE ((1UL << 2) | (1UL << 3) | (1UL << 5) | (1UL << 6) | (1UL << 9) | \
-			(1UL << 10) | (1UL << 16) | (1UL << 18))
+#define CR4_PV_VISIBLE                                                                             \
+	((1UL << 2) | (1UL << 3) | (1UL << 5) | (1UL << 6) | (1UL << 9) | (1UL << 10) |            \
+	 (1UL << 16) | (1UL << 18))
 
 /* rdmsr/wrmsr that report a fault instead of taking the test down. */
 static bool rdmsr_safe(uint32_t msr, uint64_t *val)
@@ -123,7 +124,7 @@ static void test_crs(void)
 	CHECK_EQ(rc, 0, "fpu_taskswitch(1)");
 	CHECK(read_cr0() & CR0_TS, "CR0.TS clear after fpu_taskswitch(1)");
 	xkg_fault_clear();
-	asm volatile("1: fnop\n2:\n\t" XKG_EXTABLE(1b, 2b) ::: "memory");
+	asm volatile("1: fnop\n2:\n\t" XKG_EXTABLE(1b, 2b)::: "memory");
 	CHECK(xkg_last_fault.valid && xkg_last_fault.vector == 7,
 	      "x87 instruction with TS set: fault %d vector %lu, want #NM", xkg_last_fault.valid,
 	      xkg_last_fault.vector);
@@ -131,7 +132,7 @@ static void test_crs(void)
 	CHECK_EQ(rc, 0, "fpu_taskswitch(0)");
 	CHECK(!(read_cr0() & CR0_TS), "CR0.TS set after fpu_taskswitch(0)");
 	xkg_fault_clear();
-	asm volatile("1: fnop\n2:\n\t" XKG_EXTABLE(1b, 2b) ::: "memory");
+	asm volatile("1: fnop\n2:\n\t" XKG_EXTABLE(1b, 2b)::: "memory");
 	CHECK(!xkg_last_fault.valid, "fnop with TS clear faulted (vector %lu)",
 	      xkg_last_fault.vector);
 }
@@ -143,16 +144,19 @@ static bool try_insn(const char *what, int which, uint8_t *in_val)
 	xkg_fault_clear();
 	switch (which) {
 	case 0:
-		asm volatile("1: cli\n2:\n\t" XKG_EXTABLE(1b, 2b) ::: "memory");
+		asm volatile("1: cli\n2:\n\t" XKG_EXTABLE(1b, 2b)::: "memory");
 		break;
 	case 1:
-		asm volatile("1: sti\n2:\n\t" XKG_EXTABLE(1b, 2b) ::: "memory");
+		asm volatile("1: sti\n2:\n\t" XKG_EXTABLE(1b, 2b)::: "memory");
 		break;
 	case 2:
 		asm volatile("1: inb $0x71, %0\n2:\n\t" XKG_EXTABLE(1b, 2b) : "+a"(al)::"memory");
 		break;
 	case 3:
-		asm volatile("1: outb %0, $0x80\n2:\n\t" XKG_EXTABLE(1b, 2b) : : "a"(al) : "memory");
+		asm volatile("1: outb %0, $0x80\n2:\n\t" XKG_EXTABLE(1b, 2b)
+			     :
+			     : "a"(al)
+			     : "memory");
 		break;
 	}
 	if (in_val)
@@ -167,8 +171,8 @@ static bool try_insn(const char *what, int which, uint8_t *in_val)
 
 static void test_iopl(void)
 {
-	static const char *const names[] = { "cli", "sti", "inb", "outb" };
-	struct physdev_set_iopl iopl = { .iopl = 1 };
+	static const char *const names[] = {"cli", "sti", "inb", "outb"};
+	struct physdev_set_iopl iopl = {.iopl = 1};
 	uint8_t v = 0;
 	long rc;
 
@@ -203,7 +207,7 @@ void test_main(void)
 	test_crs();
 
 	xkg_fault_clear();
-	asm volatile("1: wbinvd\n2:\n\t" XKG_EXTABLE(1b, 2b) ::: "memory");
+	asm volatile("1: wbinvd\n2:\n\t" XKG_EXTABLE(1b, 2b)::: "memory");
 	CHECK(!xkg_last_fault.valid, "wbinvd faulted (vector %lu)", xkg_last_fault.vector);
 
 	test_iopl();

@@ -58,7 +58,7 @@ static size_t utoa(char *tmp, unsigned long long v, unsigned int base, bool uppe
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 
 	for (; *fmt; fmt++) {
 		char tmp[32];
@@ -111,7 +111,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'd':
 		case 'i': {
 			long long v = lng ? va_arg(ap, long long) : va_arg(ap, int);
-			unsigned long long u = v < 0 ? -(unsigned long long)v : (unsigned long long)v;
+			unsigned long long u =
+			    v < 0 ? -(unsigned long long)v : (unsigned long long)v;
 
 			n = 0;
 			if (v < 0)
@@ -123,8 +124,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'u':
 		case 'x':
 		case 'X': {
-			unsigned long long v = lng ? va_arg(ap, unsigned long long)
-						   : va_arg(ap, unsigned int);
+			unsigned long long v =
+			    lng ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned int);
 
 			n = 0;
 			if (alt && *fmt != 'u') {

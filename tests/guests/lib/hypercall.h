@@ -23,20 +23,20 @@ extern char hypercall_page[4096];
 #endif
 
 /* nr must be a compile-time constant (it selects the page slot). */
-#define xkg_hcall(nr, a1, a2, a3, a4, a5)                                                       \
-	({                                                                                     \
-		long __res;                                                                    \
-		register unsigned long __a1 asm("rdi") = (unsigned long)(a1);                  \
-		register unsigned long __a2 asm("rsi") = (unsigned long)(a2);                  \
-		register unsigned long __a3 asm("rdx") = (unsigned long)(a3);                  \
-		register unsigned long __a4 asm("r10") = (unsigned long)(a4);                  \
-		register unsigned long __a5 asm("r8") = (unsigned long)(a5);                   \
-		asm volatile(XKG_HCALL_INSN                                                    \
-			     : "=a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3), "+r"(__a4),    \
-			       "+r"(__a5)                                                      \
-			     : "0"((unsigned long)(nr)), [slot] "i"((nr) * 32)                 \
-			     : "rcx", "r11", "memory");                                        \
-		__res;                                                                         \
+#define xkg_hcall(nr, a1, a2, a3, a4, a5)                                                          \
+	({                                                                                         \
+		long __res;                                                                        \
+		register unsigned long __a1 asm("rdi") = (unsigned long)(a1);                      \
+		register unsigned long __a2 asm("rsi") = (unsigned long)(a2);                      \
+		register unsigned long __a3 asm("rdx") = (unsigned long)(a3);                      \
+		register unsigned long __a4 asm("r10") = (unsigned long)(a4);                      \
+		register unsigned long __a5 asm("r8") = (unsigned long)(a5);                       \
+		asm volatile(XKG_HCALL_INSN                                                        \
+			     : "=a"(__res), "+r"(__a1), "+r"(__a2), "+r"(__a3), "+r"(__a4),        \
+			       "+r"(__a5)                                                          \
+			     : "0"((unsigned long)(nr)), [slot] "i"((nr)*32)                       \
+			     : "rcx", "r11", "memory");                                            \
+		__res;                                                                             \
 	})
 
 /*
@@ -86,8 +86,7 @@ static inline long HYPERVISOR_multicall(struct multicall_entry *calls, unsigned 
 	return xkg_hcall(__HYPERVISOR_multicall, calls, nr, 0, 0, 0);
 }
 
-static inline long HYPERVISOR_update_va_mapping(unsigned long va, uint64_t pte,
-						unsigned long flags)
+static inline long HYPERVISOR_update_va_mapping(unsigned long va, uint64_t pte, unsigned long flags)
 {
 	return xkg_hcall(__HYPERVISOR_update_va_mapping, va, pte, flags, 0, 0);
 }

@@ -11,8 +11,8 @@ static char reason[160];
 static unsigned int shutdown_reason = SHUTDOWN_poweroff;
 
 static const char *const status_name[] = {
-	[XKG_RUNNING] = "RUNNING", [XKG_SUCCESS] = "SUCCESS", [XKG_SKIP] = "SKIP",
-	[XKG_ERROR] = "ERROR",     [XKG_FAILURE] = "FAILURE",
+    [XKG_RUNNING] = "RUNNING", [XKG_SUCCESS] = "SUCCESS", [XKG_SKIP] = "SKIP",
+    [XKG_ERROR] = "ERROR",     [XKG_FAILURE] = "FAILURE",
 };
 
 /* The worst status wins; the first reason of that status is kept. */
@@ -67,7 +67,7 @@ void xkg_set_shutdown_reason(unsigned int r)
 
 static __noreturn void shutdown(unsigned int r)
 {
-	struct sched_shutdown sd = { .reason = r };
+	struct sched_shutdown sd = {.reason = r};
 	long rc = HYPERVISOR_sched_op(SCHEDOP_shutdown, &sd);
 
 	/* Only reached if the hypervisor refused: say so, then try crash. */

@@ -13,8 +13,8 @@ struct extable_entry {
 extern const struct extable_entry __start_ex_table[], __stop_ex_table[];
 
 static const char *const exc_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
-	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
+    "#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 };
 
 void xkg_set_handler(unsigned int vector, xkg_trap_handler_t fn)
@@ -35,13 +35,13 @@ static bool extable_fixup(struct xkg_regs *r)
 		if (e->fault != r->rip)
 			continue;
 		xkg_last_fault = (struct xkg_fault){
-			.valid = true,
-			.vector = r->vector,
-			.error_code = r->error_code,
-			.rip = r->rip,
-			.cs = r->cs,
-			.rflags = r->rflags,
-			.rsp = r->rsp,
+		    .valid = true,
+		    .vector = r->vector,
+		    .error_code = r->error_code,
+		    .rip = r->rip,
+		    .cs = r->cs,
+		    .rflags = r->rflags,
+		    .rsp = r->rsp,
 		};
 		r->rip = e->fixup;
 		return true;
@@ -103,13 +103,13 @@ static unsigned int default_flags(unsigned int v)
 long xkg_set_trap(unsigned int vector, unsigned int flags)
 {
 	struct trap_info t[2] = {
-		{
-			.vector = (uint8_t)vector,
-			.flags = (uint8_t)flags,
-			.cs = FLAT_KERNEL_CS,
-			.address = (unsigned long)(xkg_trap_stubs + 16 * vector),
-		},
-		{ 0 },
+	    {
+		.vector = (uint8_t)vector,
+		.flags = (uint8_t)flags,
+		.cs = FLAT_KERNEL_CS,
+		.address = (unsigned long)(xkg_trap_stubs + 16 * vector),
+	    },
+	    {0},
 	};
 
 	return HYPERVISOR_set_trap_table(t);
@@ -121,10 +121,10 @@ long xkg_setup_traps(void)
 
 	for (unsigned int v = 0; v < 256; v++)
 		table[v] = (struct trap_info){
-			.vector = (uint8_t)v,
-			.flags = (uint8_t)default_flags(v),
-			.cs = FLAT_KERNEL_CS,
-			.address = (unsigned long)(xkg_trap_stubs + 16 * v),
+		    .vector = (uint8_t)v,
+		    .flags = (uint8_t)default_flags(v),
+		    .cs = FLAT_KERNEL_CS,
+		    .address = (unsigned long)(xkg_trap_stubs + 16 * v),
 		};
 	table[256].address = 0;
 	return HYPERVISOR_set_trap_table(table);
@@ -136,16 +136,16 @@ long xkg_setup_callbacks(void)
 		uint16_t type;
 		const char *entry;
 	} cbs[] = {
-		{ CALLBACKTYPE_event, xkg_event_entry },
-		{ CALLBACKTYPE_failsafe, xkg_failsafe_entry },
-		{ CALLBACKTYPE_syscall, xkg_syscall_entry },
+	    {CALLBACKTYPE_event, xkg_event_entry},
+	    {CALLBACKTYPE_failsafe, xkg_failsafe_entry},
+	    {CALLBACKTYPE_syscall, xkg_syscall_entry},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cbs); i++) {
 		struct callback_register cb = {
-			.type = cbs[i].type,
-			.flags = CALLBACKF_mask_events,
-			.address = (unsigned long)cbs[i].entry,
+		    .type = cbs[i].type,
+		    .flags = CALLBACKF_mask_events,
+		    .address = (unsigned long)cbs[i].entry,
 		};
 		long rc = HYPERVISOR_callback_op(CALLBACKOP_register, &cb);
 

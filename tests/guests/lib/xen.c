@@ -38,8 +38,8 @@ struct shared_info *xkg_map_shared_info(long *rc)
 struct vcpu_info *xkg_register_vcpu_info(long *rc)
 {
 	struct vcpu_register_vcpu_info info = {
-		.mfn = xkg_virt_to_mfn(vcpu_info_page),
-		.offset = VCPU_INFO_OFFSET,
+	    .mfn = xkg_virt_to_mfn(vcpu_info_page),
+	    .offset = VCPU_INFO_OFFSET,
 	};
 	long r = HYPERVISOR_vcpu_op(VCPUOP_register_vcpu_info, 0, &info);
 

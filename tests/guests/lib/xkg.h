@@ -32,20 +32,20 @@
 #define XKG_PAGE_SIZE 4096UL
 
 /* Unmapped by the domain builder: above the mapped region (L3 slot 511). */
-#define XKG_UNMAPPED_VA 0xffffffffc0000000UL
+#define XKG_UNMAPPED_VA	    0xffffffffc0000000UL
 #define XKG_NONCANONICAL_VA 0x8000000000000000UL
 
-#define _PAGE_PRESENT 0x001UL
-#define _PAGE_RW 0x002UL
-#define _PAGE_USER 0x004UL
+#define _PAGE_PRESENT  0x001UL
+#define _PAGE_RW       0x002UL
+#define _PAGE_USER     0x004UL
 #define _PAGE_ACCESSED 0x020UL
-#define _PAGE_DIRTY 0x040UL
+#define _PAGE_DIRTY    0x040UL
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define __aligned(n) __attribute__((aligned(n)))
-#define __noreturn __attribute__((noreturn))
+#define ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
+#define __aligned(n)   __attribute__((aligned(n)))
+#define __noreturn     __attribute__((noreturn))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
-#define barrier() asm volatile("" ::: "memory")
+#define barrier()      asm volatile("" ::: "memory")
 #define ACCESS_ONCE(x) (*(volatile __typeof__(x) *)&(x))
 
 /* ---- provided by each test ---- */
@@ -103,29 +103,29 @@ __noreturn void xkg_finish(void);
 /* Library-detected impossible state: result ERROR, SHUTDOWN_crash. */
 __noreturn void panic(const char *fmt, ...) __printf(1, 2);
 
-#define CHECK(cond, fmt, ...)                                                                   \
-	do {                                                                                    \
-		if (!(cond))                                                                    \
-			xkg_fail("%s:%d: " fmt, __FILE__, __LINE__, ##__VA_ARGS__);             \
+#define CHECK(cond, fmt, ...)                                                                      \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			xkg_fail("%s:%d: " fmt, __FILE__, __LINE__, ##__VA_ARGS__);                \
 	} while (0)
 
 /* Compare two integers, printing both on mismatch. */
-#define CHECK_EQ(got, want, what)                                                               \
-	do {                                                                                    \
-		long long __g = (long long)(got), __w = (long long)(want);                      \
-		if (__g != __w)                                                                 \
-			xkg_fail("%s:%d: %s: got %lld (0x%llx), want %lld (0x%llx)", __FILE__,  \
-				 __LINE__, what, __g, (unsigned long long)__g, __w,             \
-				 (unsigned long long)__w);                                      \
+#define CHECK_EQ(got, want, what)                                                                  \
+	do {                                                                                       \
+		long long __g = (long long)(got), __w = (long long)(want);                         \
+		if (__g != __w)                                                                    \
+			xkg_fail("%s:%d: %s: got %lld (0x%llx), want %lld (0x%llx)", __FILE__,     \
+				 __LINE__, what, __g, (unsigned long long)__g, __w,                \
+				 (unsigned long long)__w);                                         \
 	} while (0)
 
 /* ---- traps.c / head.S ---- */
 
 /* Pseudo-vectors for callbacks, delivered through the same dispatcher. */
-#define XKG_VEC_EVENT 0x100
-#define XKG_VEC_SYSCALL 0x101
+#define XKG_VEC_EVENT	 0x100
+#define XKG_VEC_SYSCALL	 0x101
 #define XKG_VEC_FAILSAFE 0x102
-#define XKG_NR_VECTORS 0x103
+#define XKG_NR_VECTORS	 0x103
 
 /*
  * Saved state of an exception, callback or upcall.  From `vector` upwards
@@ -174,8 +174,8 @@ struct xkg_fault {
 extern struct xkg_fault xkg_last_fault;
 void xkg_fault_clear(void);
 
-#define XKG_EXTABLE(fault, fixup)                                                               \
-	".pushsection .ex_table, \"a\"\n\t.balign 8\n\t.quad " #fault ", " #fixup "\n\t"         \
+#define XKG_EXTABLE(fault, fixup)                                                                  \
+	".pushsection .ex_table, \"a\"\n\t.balign 8\n\t.quad " #fault ", " #fixup "\n\t"           \
 	".popsection\n\t"
 
 /* ---- user mode (head.S) ---- */
@@ -203,8 +203,8 @@ static inline uint64_t rdtsc(void)
 }
 
 /* Enlightened CPUID through the forced-emulation prefix. */
-static inline void xen_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *a, uint32_t *b,
-			     uint32_t *c, uint32_t *d)
+static inline void xen_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *a, uint32_t *b, uint32_t *c,
+			     uint32_t *d)
 {
 	asm volatile(".byte 0x0f, 0x0b, 0x78, 0x65, 0x6e\n\tcpuid"
 		     : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
@@ -213,7 +213,7 @@ static inline void xen_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t *a, uint3
 
 /* ---- evtchn.c: 2-level event handling ---- */
 struct xkg_evtchn_state {
-	struct vcpu_info *vi;   /* where upcall_pending/pending_sel live */
+	struct vcpu_info *vi;	/* where upcall_pending/pending_sel live */
 	struct shared_info *sh; /* NULL: pending bits cannot be scanned */
 	volatile uint64_t upcalls;
 	volatile uint64_t last_sel; /* OR of pending_sel words seen */

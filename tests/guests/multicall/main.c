@@ -13,7 +13,7 @@ static const char mc_line[] = "multicall: console line from entry 5\n";
 void test_main(void)
 {
 	static xen_extraversion_t extra_direct, extra_mc;
-	xen_feature_info_t fi_direct = { .submap_idx = 0 }, fi_mc = { .submap_idx = 0 };
+	xen_feature_info_t fi_direct = {.submap_idx = 0}, fi_mc = {.submap_idx = 0};
 	static multicall_entry_t mc[7];
 	long version, rc;
 

@@ -10,8 +10,8 @@
 const char test_title[] = "pagefault: #PF error codes and CR2 in vcpu_info";
 
 #define PFEC_PRESENT 1
-#define PFEC_WRITE 2
-#define PFEC_USER 4
+#define PFEC_WRITE   2
+#define PFEC_USER    4
 
 static struct shared_info *sh;
 
@@ -24,8 +24,8 @@ static void expect_pf(const char *what, uint64_t addr, uint64_t rip, uint64_t ec
 		xkg_fail("%s: no exception", what);
 		return;
 	}
-	printf("%s: vector %lu ec %#lx rip %#lx cr2 %#lx\n", what, f->vector, f->error_code,
-	       f->rip, cr2);
+	printf("%s: vector %lu ec %#lx rip %#lx cr2 %#lx\n", what, f->vector, f->error_code, f->rip,
+	       cr2);
 	CHECK_EQ(f->vector, 14, what);
 	/* P, W, U and RSVD are defined; ignore PK/SS/SGX and I (NX-dependent). */
 	CHECK_EQ(f->error_code & 0xf, ec, what);
@@ -66,9 +66,13 @@ static bool exec_pf_handler(struct xkg_regs *r)
 {
 	if (r->rip != exec_fault_addr)
 		return false;
-	xkg_last_fault = (struct xkg_fault){ .valid = true, .vector = r->vector,
-					     .error_code = r->error_code, .rip = r->rip,
-					     .cs = r->cs, .rflags = r->rflags, .rsp = r->rsp };
+	xkg_last_fault = (struct xkg_fault){.valid = true,
+					    .vector = r->vector,
+					    .error_code = r->error_code,
+					    .rip = r->rip,
+					    .cs = r->cs,
+					    .rflags = r->rflags,
+					    .rsp = r->rsp};
 	r->rip = *(uint64_t *)r->rsp;
 	r->rsp += 8;
 	return true;
@@ -118,8 +122,10 @@ void test_main(void)
 	xkg_set_handler(14, exec_pf_handler);
 	xkg_fault_clear();
 	ACCESS_ONCE(sh->vcpu_info[0].arch.cr2) = 0;
-	asm volatile("call *%0" : : "r"(exec_fault_addr) : "rax", "rcx", "rdx", "rsi", "rdi",
-		     "r8", "r9", "r10", "r11", "memory");
+	asm volatile("call *%0"
+		     :
+		     : "r"(exec_fault_addr)
+		     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
 	xkg_set_handler(14, NULL);
 	expect_pf("fetch, not present", exec_fault_addr, exec_fault_addr, 0);
 

@@ -9,7 +9,7 @@
 
 const char test_title[] = "timer: pvclock, VIRQ_TIMER, set_timer_op, singleshot, block, poll";
 
-#define MS 1000000UL
+#define MS    1000000UL
 #define LIMIT (5000 * MS)
 
 static struct vcpu_info *vi;
@@ -68,15 +68,14 @@ static void check_time(void)
 	c0 = rdtsc();
 	while (now() - t0 < 20 * MS)
 		;
-	CHECK(rdtsc() - c0 > 20000, "20 ms of system time took only %lu TSC ticks",
-	      rdtsc() - c0);
+	CHECK(rdtsc() - c0 > 20000, "20 ms of system time took only %lu TSC ticks", rdtsc() - c0);
 }
 
 void test_main(void)
 {
-	struct evtchn_bind_virq bv = { .virq = VIRQ_TIMER, .vcpu = 0 };
-	struct vcpu_set_singleshot_timer ss = { 0 };
-	struct sched_poll poll = { 0 };
+	struct evtchn_bind_virq bv = {.virq = VIRQ_TIMER, .vcpu = 0};
+	struct vcpu_set_singleshot_timer ss = {0};
+	struct sched_poll poll = {0};
 	uint64_t t0;
 	long rc;
 

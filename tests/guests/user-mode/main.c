@@ -12,14 +12,15 @@
 
 const char test_title[] = "user-mode: iret to user, syscall, #GP from user, int $0x80";
 
-#define USER_MAGIC_SC1 0x1111
+#define USER_MAGIC_SC1	 0x1111
 #define USER_MAGIC_INT80 0x2222
-#define USER_MAGIC_EXIT 0x3333
+#define USER_MAGIC_EXIT	 0x3333
 
 static char user_stack[8192] __aligned(4096);
 static char kernel_stack[16384] __aligned(4096);
 
 /* User code.  RSP is user_stack_top on entry and stays there. */
+/* clang-format off */
 extern const char user_entry[], user_after_sc1[], user_rdmsr[], user_after_rdmsr[],
 	user_after_int80[], user_after_exit[];
 asm(".pushsection .text\n"
@@ -43,6 +44,7 @@ asm(".pushsection .text\n"
     "user_after_exit:\n\t"
     "ud2\n"
     ".popsection");
+/* clang-format on */
 
 static struct {
 	int syscalls, int80s, gps;
@@ -100,7 +102,7 @@ static bool on_gp(struct xkg_regs *r)
 
 void test_main(void)
 {
-	struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
+	struct mmuext_op op = {.cmd = MMUEXT_NEW_USER_BASEPTR};
 	unsigned int done = 0;
 	struct shared_info *sh;
 	uint64_t l4_mfn;
@@ -140,7 +142,8 @@ void test_main(void)
 	CHECK_EQ(done, 1, "mmuext_op done count");
 
 	/* Where the hypervisor puts frames on the way from user mode. */
-	rc = HYPERVISOR_stack_switch(FLAT_KERNEL_SS, (uint64_t)(kernel_stack + sizeof(kernel_stack)));
+	rc = HYPERVISOR_stack_switch(FLAT_KERNEL_SS,
+				     (uint64_t)(kernel_stack + sizeof(kernel_stack)));
 	if (rc) {
 		xkg_fail("stack_switch = %ld", rc);
 		return;
@@ -154,8 +157,7 @@ void test_main(void)
 	CHECK_EQ(seen.syscalls, 2, "syscall callbacks");
 	CHECK_EQ(seen.sc1_rip, (uint64_t)user_after_sc1, "syscall frame rip");
 	CHECK_EQ(seen.sc1_rcx, (uint64_t)user_after_sc1, "syscall frame rcx (= user rip)");
-	CHECK((seen.sc1_cs & 3) == 3, "syscall frame cs %#lx is not a user selector",
-	      seen.sc1_cs);
+	CHECK((seen.sc1_cs & 3) == 3, "syscall frame cs %#lx is not a user selector", seen.sc1_cs);
 	CHECK_EQ(seen.sc1_rsp, user_stack_top(), "syscall frame rsp");
 	CHECK(seen.sc1_rflags & 0x400, "syscall frame rflags %#lx lost the user's DF",
 	      seen.sc1_rflags);

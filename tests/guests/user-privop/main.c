@@ -14,6 +14,7 @@ const char test_title[] = "user-privop: privileged instructions in user mode giv
 static char user_stack[8192] __aligned(4096);
 static char kernel_stack[16384] __aligned(4096);
 
+/* clang-format off */
 #define INSNS(X)                                                                               \
 	X(rdmsr, "mov $0x10, %ecx; 1: rdmsr")                                                   \
 	X(wrmsr, "mov $0xc0000102, %ecx; xor %eax, %eax; xor %edx, %edx; 1: wrmsr")             \
@@ -36,6 +37,7 @@ asm(".pushsection .text\n"
     "syscall\n\t"
     "ud2\n"
     ".popsection");
+/* clang-format on */
 
 #define DECL_INSN(name, code) extern const char up_##name##_start[], up_##name##_end[];
 INSNS(DECL_INSN)
@@ -48,8 +50,10 @@ struct insn {
 	uint64_t vector, error_code, cs;
 };
 
+/* clang-format off */
 #define TABLE_INSN(name, code) { #name, up_##name##_start, up_##name##_end, 0, 0, 0, 0 },
 static struct insn insns[] = { INSNS(TABLE_INSN) };
+/* clang-format on */
 
 static bool on_fault(struct xkg_regs *r)
 {
@@ -81,7 +85,7 @@ static bool on_syscall(struct xkg_regs *r)
 
 void test_main(void)
 {
-	struct mmuext_op op = { .cmd = MMUEXT_NEW_USER_BASEPTR };
+	struct mmuext_op op = {.cmd = MMUEXT_NEW_USER_BASEPTR};
 	struct shared_info *sh;
 	unsigned int done = 0;
 	long rc;
@@ -106,7 +110,8 @@ void test_main(void)
 		xkg_fail("MMUEXT_NEW_USER_BASEPTR = %ld", rc);
 		return;
 	}
-	rc = HYPERVISOR_stack_switch(FLAT_KERNEL_SS, (uint64_t)(kernel_stack + sizeof(kernel_stack)));
+	rc = HYPERVISOR_stack_switch(FLAT_KERNEL_SS,
+				     (uint64_t)(kernel_stack + sizeof(kernel_stack)));
 	if (rc) {
 		xkg_fail("stack_switch = %ld", rc);
 		return;

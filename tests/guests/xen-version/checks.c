@@ -22,7 +22,7 @@ void xen_version_checks(void)
 	static xen_extraversion_t extra;
 	static xen_capabilities_info_t caps;
 	static xen_platform_parameters_t params;
-	xen_feature_info_t fi = { .submap_idx = 0 };
+	xen_feature_info_t fi = {.submap_idx = 0};
 	long v, rc;
 
 	v = HYPERVISOR_xen_version(XENVER_version, NULL);
@@ -45,10 +45,14 @@ void xen_version_checks(void)
 	      "feature gnttab_map_avail_bits (7) missing");
 	/* A PV domU never sees these (pv-abi.md 2.2 A.1). */
 	static const unsigned int never[] = {
-		XENFEAT_writable_page_tables,     XENFEAT_writable_descriptor_tables,
-		XENFEAT_auto_translated_physmap,  XENFEAT_supervisor_mode_kernel,
-		XENFEAT_hvm_callback_vector,      XENFEAT_hvm_safe_pvclock,
-		XENFEAT_hvm_pirqs,                XENFEAT_dom0,
+	    XENFEAT_writable_page_tables,
+	    XENFEAT_writable_descriptor_tables,
+	    XENFEAT_auto_translated_physmap,
+	    XENFEAT_supervisor_mode_kernel,
+	    XENFEAT_hvm_callback_vector,
+	    XENFEAT_hvm_safe_pvclock,
+	    XENFEAT_hvm_pirqs,
+	    XENFEAT_dom0,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(never); i++)
 		CHECK(!(fi.submap & (1U << never[i])), "feature %u must not be set for a PV domU",
