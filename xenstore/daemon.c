@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,69 +20,6 @@
 #include "xs_daemon.h"
 #include "xs_ring.h"
 #include "xenstored.h"
-
-struct ring {
-	struct xs_list link;
-	struct xsd *xsd;
-	uint32_t domid;
-	struct xenstore_domain_interface *intf;
-	xsd_notify_fn notify;
-	void *opaque;
-	struct xs_conn *conn;
-	struct event *ev_work;
-	struct event *ev_kick;
-	int kick_fd;
-};
-
-#define SOCK_INBUF (64 * 1024)
-
-struct sock {
-	struct xs_list link;
-	struct xsd *xsd;
-	int fd;
-	struct event *ev_read;
-	struct event *ev_write;
-	struct event *ev_flush;
-	bool reading;
-	struct xs_conn *conn;
-	size_t inlen;
-	uint8_t inbuf[SOCK_INBUF];
-};
-
-struct iwatch {
-	struct xs_list link;
-	char *token;
-	xsd_watch_fn fn;
-	void *opaque;
-};
-
-struct ievent {
-	struct xs_list link;
-	char *path;
-	char *token;
-};
-
-struct xsd {
-	struct event_base *base;
-	struct xs_core *core;
-	struct xsd_options opts;
-	int listen_fd;
-	char *sock_path;
-	struct event *ev_listen;
-	struct xs_list rings;
-	struct xs_list socks;
-	/* The dom0 API's own connection, its watches and undelivered events. */
-	struct xs_conn *iconn;
-	uint32_t ireq;
-	struct xs_list iwatches;
-	struct xs_list ievents;
-	struct event *ev_ievents;
-	uint8_t *ireply;
-	uint32_t ireply_len;
-	int ireply_err;
-	bool ireply_done;
-	uint32_t shutdown_watch_seq;
-};
 
 static void core_log(void *opaque, int level, const char *msg)
 {
@@ -182,7 +120,7 @@ static void ring_wakeup(struct xs_conn *c, void *opaque)
 
 static const struct xs_conn_ops ring_ops = { .wakeup = ring_wakeup };
 
-static struct ring *ring_find(struct xsd *x, uint32_t domid)
+struct ring *ring_find(struct xsd *x, uint32_t domid)
 {
 	struct ring *r;
 
@@ -192,7 +130,7 @@ static struct ring *ring_find(struct xsd *x, uint32_t domid)
 	return NULL;
 }
 
-static void ring_free(struct ring *r)
+void ring_free(struct ring *r)
 {
 	xs_list_del(&r->link);
 	if (r->ev_kick)
@@ -200,28 +138,39 @@ static void ring_free(struct ring *r)
 	event_free(r->ev_work);
 	if (r->conn)
 		xs_conn_free(r->conn);
+	if (r->map)
+		munmap(r->map, XSD_PAGE_SIZE);
+	if (r->own_kick_fd >= 0)
+		close(r->own_kick_fd);
+	if (r->notify_fd >= 0)
+		close(r->notify_fd);
 	free(r);
 }
 
-int xsd_domain_introduce(struct xsd *x, uint32_t domid, struct xenstore_domain_interface *ring,
-			 xsd_notify_fn notify, void *opaque)
+struct ring *ring_new(struct xsd *x, uint32_t domid, struct xenstore_domain_interface *intf,
+		      xsd_notify_fn notify, void *opaque, int *err)
 {
 	struct ring *r;
-	int err = 0;
 
-	if (!domid || domid >= XS_DOMID_SELF || !ring)
-		return -EINVAL;
-	if (ring_find(x, domid))
-		return -EEXIST;
+	if (!domid || domid >= XS_DOMID_SELF || !intf) {
+		*err = EINVAL;
+		return NULL;
+	}
+	if (ring_find(x, domid)) {
+		*err = EEXIST;
+		return NULL;
+	}
 	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
+	if (!r) {
+		*err = ENOMEM;
+		return NULL;
+	}
 	r->xsd = x;
 	r->domid = domid;
-	r->intf = ring;
+	r->intf = intf;
 	r->notify = notify;
 	r->opaque = opaque;
-	r->kick_fd = -1;
+	r->kick_fd = r->own_kick_fd = r->notify_fd = -1;
 	r->ev_work = event_new(x->base, -1, 0, ring_work, r);
 	r->conn = xs_conn_new(x->core, domid, true, &ring_ops, r);
 	if (!r->ev_work || !r->conn) {
@@ -229,19 +178,28 @@ int xsd_domain_introduce(struct xsd *x, uint32_t domid, struct xenstore_domain_i
 			event_free(r->ev_work);
 		xs_conn_free(r->conn);
 		free(r);
-		return -ENOMEM;
+		*err = ENOMEM;
+		return NULL;
 	}
 	xs_list_add_tail(&x->rings, &r->link);
-	ring->req_cons = ring->req_prod = 0;
-	ring->rsp_cons = ring->rsp_prod = 0;
-	ring->error = XENSTORE_ERROR_NONE;
-	ring->connection = XENSTORE_CONNECTED;
-	ring->server_features = XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR;
-	if (!xs_domain_introduce(x->core, domid, r->conn, &err)) {
+	intf->req_cons = intf->req_prod = 0;
+	intf->rsp_cons = intf->rsp_prod = 0;
+	intf->error = XENSTORE_ERROR_NONE;
+	intf->connection = XENSTORE_CONNECTED;
+	intf->server_features = XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR;
+	if (!xs_domain_introduce(x->core, domid, r->conn, err)) {
 		ring_free(r);
-		return -err;
+		return NULL;
 	}
-	return 0;
+	return r;
+}
+
+int xsd_domain_introduce(struct xsd *x, uint32_t domid, struct xenstore_domain_interface *ring,
+			 xsd_notify_fn notify, void *opaque)
+{
+	int err = 0;
+
+	return ring_new(x, domid, ring, notify, opaque, &err) ? 0 : -err;
 }
 
 void xsd_domain_kick(struct xsd *x, uint32_t domid)
@@ -263,19 +221,22 @@ static void kick_fd_cb(evutil_socket_t fd, short what, void *arg)
 	ring_work(-1, 0, r);
 }
 
+int ring_set_kick_fd(struct ring *r, int fd)
+{
+	if (r->ev_kick)
+		event_free(r->ev_kick);
+	r->kick_fd = fd;
+	r->ev_kick = event_new(r->xsd->base, fd, EV_READ | EV_PERSIST, kick_fd_cb, r);
+	if (!r->ev_kick || event_add(r->ev_kick, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
 int xsd_domain_kick_fd(struct xsd *x, uint32_t domid, int fd)
 {
 	struct ring *r = ring_find(x, domid);
 
-	if (!r)
-		return -ENOENT;
-	if (r->ev_kick)
-		event_free(r->ev_kick);
-	r->kick_fd = fd;
-	r->ev_kick = event_new(x->base, fd, EV_READ | EV_PERSIST, kick_fd_cb, r);
-	if (!r->ev_kick || event_add(r->ev_kick, NULL))
-		return -ENOMEM;
-	return 0;
+	return r ? ring_set_kick_fd(r, fd) : -ENOENT;
 }
 
 int xsd_domain_shutdown(struct xsd *x, uint32_t domid)
@@ -311,213 +272,75 @@ static void hook_release(void *opaque, uint32_t domid)
 		ring_free(r);
 }
 
+/* Raise a remote launcher's event channel: it polls this eventfd. */
+static void notify_efd(void *opaque)
+{
+	struct ring *r = opaque;
+	uint64_t one = 1;
+
+	if (write(r->notify_fd, &one, sizeof(one)) < 0) {
+		/* Counter full or fd gone: the guest is notified already/never. */
+	}
+}
+
 /*
- * INTRODUCE from a host tool: we cannot map a page from a gfn, so a domain
- * without a launcher-supplied ring is recorded as introduced without a
- * connection.  One that already has a ring keeps it untouched.
+ * INTRODUCE <domid>|<gfn>|<port>| from a socket client.  A launcher using a
+ * standalone daemon sends three descriptors with it (SCM_RIGHTS): guest RAM
+ * (the ring is page <gfn> of it), an eventfd the guest's notifications
+ * arrive on, and an eventfd to raise the guest's event channel.  Without
+ * them (a plain host tool) the domain is recorded as introduced, without a
+ * connection.  A domain that has a ring keeps it.
  */
 static int hook_introduce(void *opaque, struct xs_conn *from, uint32_t domid, uint64_t gfn,
 			  uint32_t port)
 {
-	return 0;
-}
-
-/* ---------------- unix socket clients ---------------- */
-
-static void sock_free(struct sock *s)
-{
-	xs_list_del(&s->link);
-	event_free(s->ev_read);
-	event_free(s->ev_write);
-	event_free(s->ev_flush);
-	xs_conn_free(s->conn);
-	close(s->fd);
-	free(s);
-}
-
-static void sock_input(struct sock *s);
-
-/* Write what we can; when the queue drains, take more input. */
-static void sock_flush(evutil_socket_t fd, short what, void *arg)
-{
-	struct sock *s = arg;
-	const uint8_t *p;
-	size_t n;
-
-	while ((n = xs_conn_out_peek(s->conn, &p))) {
-		ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				event_add(s->ev_write, NULL);
-				return;
-			}
-			if (errno == EINTR)
-				continue;
-			sock_free(s);
-			return;
-		}
-		xs_conn_out_consume(s->conn, (size_t)w);
-	}
-	event_del(s->ev_write);
-	if (!s->reading && xs_conn_want_input(s->conn)) {
-		s->reading = true;
-		event_add(s->ev_read, NULL);
-		if (s->inlen)
-			sock_input(s);
-	}
-}
-
-/* Parse what is buffered; pause reading while the client does not read. */
-static void sock_input(struct sock *s)
-{
-	long used = xs_conn_feed(s->conn, s->inbuf, s->inlen);
-
-	if (used < 0) {
-		sock_free(s);
-		return;
-	}
-	memmove(s->inbuf, s->inbuf + used, s->inlen - (size_t)used);
-	s->inlen -= (size_t)used;
-	if (!xs_conn_want_input(s->conn) && s->reading) {
-		s->reading = false;
-		event_del(s->ev_read);
-	}
-	sock_flush(-1, 0, s);
-}
-
-static void sock_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct sock *s = arg;
-	ssize_t n = recv(s->fd, s->inbuf + s->inlen, SOCK_INBUF - s->inlen, MSG_DONTWAIT);
-
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		sock_free(s);
-		return;
-	}
-	if (n < 0)
-		return;
-	s->inlen += (size_t)n;
-	sock_input(s);
-}
-
-static void sock_wakeup(struct xs_conn *c, void *opaque)
-{
-	struct sock *s = opaque;
-
-	/* Deferred: this runs in the middle of the core's processing. */
-	event_active(s->ev_flush, EV_WRITE, 0);
-}
-
-static const struct xs_conn_ops sock_ops = { .wakeup = sock_wakeup };
-
-static void listen_cb(evutil_socket_t lfd, short what, void *arg)
-{
-	struct xsd *x = arg;
-	struct sock *s;
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		close(fd);
-		return;
-	}
-	s->xsd = x;
-	s->fd = fd;
-	s->ev_read = event_new(x->base, fd, EV_READ | EV_PERSIST, sock_read, s);
-	s->ev_write = event_new(x->base, fd, EV_WRITE | EV_PERSIST, sock_flush, s);
-	s->ev_flush = event_new(x->base, -1, 0, sock_flush, s);
-	/* Socket clients are dom0 tools: privileged, paths relative to dom0. */
-	s->conn = xs_conn_new(x->core, 0, false, &sock_ops, s);
-	if (!s->ev_read || !s->ev_write || !s->ev_flush || !s->conn) {
-		if (s->ev_read)
-			event_free(s->ev_read);
-		if (s->ev_write)
-			event_free(s->ev_write);
-		if (s->ev_flush)
-			event_free(s->ev_flush);
-		xs_conn_free(s->conn);
-		close(fd);
-		free(s);
-		return;
-	}
-	xs_list_add_tail(&x->socks, &s->link);
-	s->reading = true;
-	event_add(s->ev_read, NULL);
-}
-
-const char *xsd_default_socket_path(char *buf, size_t len)
-{
-	const char *env = getenv("XENSTORED_PATH");
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-
-	if (env && *env)
-		snprintf(buf, len, "%s", env);
-	else if (rt && *rt)
-		snprintf(buf, len, "%s/xenkvm/xenstored.sock", rt);
-	else
-		snprintf(buf, len, "/run/xenkvm/xenstored.sock");
-	return buf;
-}
-
-static int mkdir_parents(const char *path)
-{
-	char *p = strdup(path), *s;
-
-	if (!p)
-		return -ENOMEM;
-	for (s = p + 1; (s = strchr(s, '/')); s++) {
-		*s = 0;
-		if (mkdir(p, 0755) && errno != EEXIST) {
-			int e = errno;
-
-			free(p);
-			return -e;
-		}
-		*s = '/';
-	}
-	free(p);
-	return 0;
-}
-
-int xsd_listen(struct xsd *x, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct xsd *x = opaque;
+	struct sock *s = sock_of(from);
+	struct ring *r;
+	int fds[3], err = 0, i;
 	struct stat st;
-	int fd, err;
+	void *map;
 
-	if (x->listen_fd >= 0)
-		return -EBUSY;
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	err = mkdir_parents(path);
-	if (err)
+	if (!s || !sock_take_fds(s, fds, 3))
+		return 0;
+	if (ring_find(x, domid)) {
+		err = EEXIST;
+		goto fail;
+	}
+	/* Mapping past the end of the file would fault on first access. */
+	if (gfn > (UINT64_MAX >> 13) || fstat(fds[0], &st) || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < (gfn + 1) * XSD_PAGE_SIZE) {
+		err = EINVAL;
+		goto fail;
+	}
+	map = mmap(NULL, XSD_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0],
+		   (off_t)(gfn * XSD_PAGE_SIZE));
+	if (map == MAP_FAILED) {
+		err = errno == ENOMEM ? ENOMEM : EINVAL;
+		goto fail;
+	}
+	close(fds[0]);
+	r = ring_new(x, domid, map, notify_efd, NULL, &err);
+	if (!r) {
+		munmap(map, XSD_PAGE_SIZE);
+		close(fds[1]);
+		close(fds[2]);
 		return err;
-	if (!lstat(path, &st)) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		unlink(path);
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0600) || listen(fd, 64)) {
-		err = -errno;
-		close(fd);
-		return err;
+	r->opaque = r;
+	r->map = map;
+	r->own_kick_fd = fds[1];
+	r->notify_fd = fds[2];
+	if (ring_set_kick_fd(r, fds[1])) {
+		xs_domain_release(x->core, xs_domain_find(x->core, domid));
+		return ENOMEM;
 	}
-	x->ev_listen = event_new(x->base, fd, EV_READ | EV_PERSIST, listen_cb, x);
-	x->sock_path = strdup(path);
-	if (!x->ev_listen || !x->sock_path || event_add(x->ev_listen, NULL)) {
-		close(fd);
-		unlink(path);
-		return -ENOMEM;
-	}
-	x->listen_fd = fd;
+	xs_log(x->core, XS_LOG_INFO, "domain %u introduced with its ring (port %u)", domid, port);
 	return 0;
+fail:
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	return err;
 }
 
 /* ---------------- the dom0 API's connection ---------------- */
@@ -711,25 +534,10 @@ int xsd_rm(struct xsd *x, const char *path)
 
 int xsd_set_perms(struct xsd *x, const char *path, const char *perms)
 {
-	char buf[512], *p = buf;
-	const char *s = perms;
-	size_t n;
+	char buf[512];
+	int n = xs_perms_pack(perms, buf, sizeof(buf));
 
-	/* "n0 r5" -> "n0\0r5\0" */
-	while (*s) {
-		while (*s == ' ')
-			s++;
-		n = strcspn(s, " ");
-		if (!n)
-			break;
-		if ((size_t)(p - buf) + n + 1 > sizeof(buf))
-			return -E2BIG;
-		memcpy(p, s, n);
-		p[n] = 0;
-		p += n + 1;
-		s += n;
-	}
-	return request2(x, XS_SET_PERMS, path, buf, (size_t)(p - buf));
+	return n < 0 ? n : request2(x, XS_SET_PERMS, path, buf, (size_t)n);
 }
 
 int xsd_watch(struct xsd *x, const char *path, const char *token, xsd_watch_fn fn, void *opaque)

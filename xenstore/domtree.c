@@ -5,6 +5,7 @@
  * with the same permissions, so guests and xl-era scripts find what they
  * expect.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,29 +16,114 @@
 
 #define PATHLEN 256
 
-static int mknod_perms(struct xsd *x, const char *path, const char *perms)
-{
-	int err = xsd_mkdir(x, path);
+/* ---- requests on any store (the daemon itself, or a remote one) ---- */
 
-	return err ? err : xsd_set_perms(x, path, perms);
+static int st_req2(const struct xs_store *st, uint32_t type, const char *a, const void *b,
+		   size_t blen)
+{
+	char buf[XENSTORE_PAYLOAD_MAX];
+	size_t alen = strlen(a) + 1;
+
+	if (alen + blen > sizeof(buf))
+		return -E2BIG;
+	memcpy(buf, a, alen);
+	if (blen)
+		memcpy(buf + alen, b, blen);
+	return st->request(st->ctx, type, buf, (uint32_t)(alen + blen), NULL, NULL);
 }
 
-static int write_perms(struct xsd *x, const char *path, const char *val, const char *perms)
+static int st_write(const struct xs_store *st, const char *path, const void *v, size_t len)
 {
-	int err = xsd_write(x, path, val, strlen(val));
+	return st_req2(st, XS_WRITE, path, v, len);
+}
 
-	return err || !perms ? err : xsd_set_perms(x, path, perms);
+static int st_mkdir(const struct xs_store *st, const char *path)
+{
+	return st_req2(st, XS_MKDIR, path, NULL, 0);
+}
+
+static int st_rm(const struct xs_store *st, const char *path)
+{
+	return st_req2(st, XS_RM, path, NULL, 0);
+}
+
+int xs_perms_pack(const char *perms, char *buf, size_t size)
+{
+	const char *s = perms;
+	char *p = buf;
+	size_t n;
+
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		n = strcspn(s, " ");
+		if (!n)
+			break;
+		if ((size_t)(p - buf) + n + 1 > size)
+			return -E2BIG;
+		memcpy(p, s, n);
+		p[n] = 0;
+		p += n + 1;
+		s += n;
+	}
+	return (int)(p - buf);
+}
+
+static int st_set_perms(const struct xs_store *st, const char *path, const char *perms)
+{
+	char buf[512];
+	int n = xs_perms_pack(perms, buf, sizeof(buf));
+
+	return n < 0 ? n : st_req2(st, XS_SET_PERMS, path, buf, (size_t)n);
+}
+
+static int st_printf(const struct xs_store *st, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int st_printf(const struct xs_store *st, const char *path, const char *fmt, ...)
+{
+	char v[64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	return st_write(st, path, v, (size_t)n);
+}
+
+static char *st_read(const struct xs_store *st, const char *path)
+{
+	char *r = NULL;
+
+	if (st->request(st->ctx, XS_READ, path, (uint32_t)strlen(path) + 1, &r, NULL))
+		return NULL;
+	return r;
+}
+
+
+static int mknod_perms(const struct xs_store *x, const char *path, const char *perms)
+{
+	int err = st_mkdir(x, path);
+
+	return err ? err : st_set_perms(x, path, perms);
+}
+
+static int write_perms(const struct xs_store *x, const char *path, const char *val, const char *perms)
+{
+	int err = st_write(x, path, val, strlen(val));
+
+	return err || !perms ? err : st_set_perms(x, path, perms);
 }
 
 /* rm that does not mind a missing parent (the path then is gone anyway). */
-static int rm_quiet(struct xsd *x, const char *path)
+static int rm_quiet(const struct xs_store *x, const char *path)
 {
-	int err = xsd_rm(x, path);
+	int err = st_rm(x, path);
 
 	return err == -ENOENT ? 0 : err;
 }
 
-static int writev_under(struct xsd *x, const char *dir, const char *const *kv, const char *perms)
+static int writev_under(const struct xs_store *x, const char *dir, const char *const *kv, const char *perms)
 {
 	char p[2 * PATHLEN];
 	int err = 0;
@@ -50,7 +136,7 @@ static int writev_under(struct xsd *x, const char *dir, const char *const *kv, c
 	return err;
 }
 
-static int device_add(struct xsd *x, const struct xsd_device *dev, const char *const *ro_front)
+static int device_add(const struct xs_store *x, const struct xsd_device *dev, const char *const *ro_front)
 {
 	char fe[PATHLEN], be[PATHLEN], lp[PATHLEN], p[2 * PATHLEN], fe_perms[32], ro_perms[32];
 	bool console0 = !strcmp(dev->kind, "console") && dev->devid == 0;
@@ -102,7 +188,7 @@ static int device_add(struct xsd *x, const struct xsd_device *dev, const char *c
 	return err;
 }
 
-int xsd_device_add(struct xsd *x, const struct xsd_device *dev)
+int xs_store_device_add(const struct xs_store *x, const struct xsd_device *dev)
 {
 	if (!dev || !dev->kind)
 		return -EINVAL;
@@ -116,7 +202,7 @@ static void uuid_str(const uint8_t u[16], char *s)
 		u[14], u[15]);
 }
 
-int xsd_domain_write_tree(struct xsd *x, const struct xsd_dominfo *info)
+int xs_store_write_tree(const struct xs_store *x, const struct xsd_dominfo *info)
 {
 	char dom[64], vm[64], lx[64], uuid[40], p[PATHLEN], roperm[24], rwperm[24], v[32];
 	static const char *const rw_dirs[] = { "device/suspend/event-channel",
@@ -186,20 +272,20 @@ int xsd_domain_write_tree(struct xsd *x, const struct xsd_dominfo *info)
 	/* libxl__build_post() */
 	if (!err)
 		snprintf(p, sizeof(p), "%s/memory/static-max", dom),
-			err = xsd_printf(x, p, "%llu", (unsigned long long)info->max_memkb);
+			err = st_printf(x, p, "%llu", (unsigned long long)info->max_memkb);
 	if (!err)
 		snprintf(p, sizeof(p), "%s/memory/target", dom),
-			err = xsd_printf(x, p, "%llu", (unsigned long long)info->target_memkb);
+			err = st_printf(x, p, "%llu", (unsigned long long)info->target_memkb);
 	if (!err)
 		snprintf(p, sizeof(p), "%s/memory/videoram", dom), err = write_perms(x, p, "0", NULL);
 	if (!err)
-		snprintf(p, sizeof(p), "%s/domid", dom), err = xsd_printf(x, p, "%u", d);
+		snprintf(p, sizeof(p), "%s/domid", dom), err = st_printf(x, p, "%u", d);
 	if (!err)
 		snprintf(p, sizeof(p), "%s/store/port", dom),
-			err = xsd_printf(x, p, "%u", info->store_port);
+			err = st_printf(x, p, "%u", info->store_port);
 	if (!err)
 		snprintf(p, sizeof(p), "%s/store/ring-ref", dom),
-			err = xsd_printf(x, p, "%llu", (unsigned long long)info->store_mfn);
+			err = st_printf(x, p, "%llu", (unsigned long long)info->store_mfn);
 	for (i = 0; !err && i < info->max_vcpus; i++) {
 		bool online = !info->avail_vcpus || (i < 64 && (info->avail_vcpus >> i) & 1);
 
@@ -239,12 +325,12 @@ int xsd_domain_write_tree(struct xsd *x, const struct xsd_dominfo *info)
 }
 
 /* Each NUL-separated name of a DIRECTORY reply, via fn. */
-static void each_child(struct xsd *x, const char *path, void (*fn)(struct xsd *, const char *))
+static void each_child(const struct xs_store *x, const char *path, void (*fn)(const struct xs_store *, const char *))
 {
 	char *names = NULL, child[2 * PATHLEN];
 	uint32_t len = 0, off;
 
-	if (xsd_request(x, XS_DIRECTORY, path, (uint32_t)strlen(path) + 1, &names, &len))
+	if (x->request(x->ctx, XS_DIRECTORY, path, (uint32_t)strlen(path) + 1, &names, &len))
 		return;
 	for (off = 0; off < len; off += (uint32_t)strlen(names + off) + 1) {
 		snprintf(child, sizeof(child), "%s/%s", path, names + off);
@@ -253,7 +339,7 @@ static void each_child(struct xsd *x, const char *path, void (*fn)(struct xsd *,
 	free(names);
 }
 
-static void remove_device(struct xsd *x, const char *libxl_dev)
+static void remove_device(const struct xs_store *x, const char *libxl_dev)
 {
 	static const char *const keys[] = { "backend", "frontend" };
 	char p[2 * PATHLEN], *v;
@@ -261,19 +347,19 @@ static void remove_device(struct xsd *x, const char *libxl_dev)
 
 	for (i = 0; i < 2; i++) {
 		snprintf(p, sizeof(p), "%s/%s", libxl_dev, keys[i]);
-		v = xsd_read(x, p, NULL);
+		v = st_read(x, p);
 		if (v && v[0] == '/')
 			rm_quiet(x, v);
 		free(v);
 	}
 }
 
-static void remove_kind(struct xsd *x, const char *kind_dir)
+static void remove_kind(const struct xs_store *x, const char *kind_dir)
 {
 	each_child(x, kind_dir, remove_device);
 }
 
-int xsd_domain_remove_tree(struct xsd *x, uint32_t domid)
+int xs_store_remove_tree(const struct xs_store *x, uint32_t domid)
 {
 	char p[PATHLEN], *vm;
 	int err;
@@ -281,7 +367,7 @@ int xsd_domain_remove_tree(struct xsd *x, uint32_t domid)
 	snprintf(p, sizeof(p), "/libxl/%u/device", domid);
 	each_child(x, p, remove_kind);
 	snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
-	vm = xsd_read(x, p, NULL);
+	vm = st_read(x, p);
 	if (vm && !strncmp(vm, "/vm/", 4))
 		rm_quiet(x, vm);
 	free(vm);
@@ -289,4 +375,33 @@ int xsd_domain_remove_tree(struct xsd *x, uint32_t domid)
 	err = rm_quiet(x, p);
 	snprintf(p, sizeof(p), "/local/domain/%u", domid);
 	return rm_quiet(x, p) ?: err;
+}
+
+/* ---- the in-process daemon's API ---- */
+
+static int local_request(void *ctx, uint32_t type, const void *payload, uint32_t len, char **reply,
+			 uint32_t *rlen)
+{
+	return xsd_request(ctx, type, payload, len, reply, rlen);
+}
+
+int xsd_domain_write_tree(struct xsd *x, const struct xsd_dominfo *info)
+{
+	struct xs_store st = { local_request, x };
+
+	return xs_store_write_tree(&st, info);
+}
+
+int xsd_device_add(struct xsd *x, const struct xsd_device *dev)
+{
+	struct xs_store st = { local_request, x };
+
+	return xs_store_device_add(&st, dev);
+}
+
+int xsd_domain_remove_tree(struct xsd *x, uint32_t domid)
+{
+	struct xs_store st = { local_request, x };
+
+	return xs_store_remove_tree(&st, domid);
 }

@@ -160,6 +160,30 @@ int xsd_watch(struct xsd *xsd, const char *path, const char *token, xsd_watch_fn
 	      void *opaque);
 int xsd_unwatch(struct xsd *xsd, const char *path, const char *token);
 
+/* ---- a launcher whose domains a standalone daemon serves ---- */
+
+/*
+ * Blocking client of a running "xenkvm xenstored" (not tied to an event
+ * loop).  Functions return 0 or a negative errno like the ones above.
+ */
+struct xsd_remote;
+struct xsd_remote *xsd_remote_connect(const char *socket_path); /* NULL, errno set */
+void xsd_remote_close(struct xsd_remote *r);
+int xsd_remote_write_tree(struct xsd_remote *r, const struct xsd_dominfo *info);
+int xsd_remote_device_add(struct xsd_remote *r, const struct xsd_device *dev);
+int xsd_remote_remove_tree(struct xsd_remote *r, uint32_t domid);
+/*
+ * Hand domain domid's ring to the daemon: it maps page gfn of mem_fd (guest
+ * RAM, e.g. a memfd), waits for the guest's notifications on kick_fd (an
+ * eventfd, e.g. the ioeventfd doorbell) and raises the guest's event channel
+ * by writing to notify_fd (an eventfd the launcher polls).  The descriptors
+ * are passed with SCM_RIGHTS: the caller keeps its own copies.
+ */
+int xsd_remote_introduce(struct xsd_remote *r, uint32_t domid, int mem_fd, uint64_t gfn,
+			 uint32_t port, int kick_fd, int notify_fd);
+int xsd_remote_release(struct xsd_remote *r, uint32_t domid);
+int xsd_remote_request_shutdown(struct xsd_remote *r, uint32_t domid, const char *reason);
+
 /* Entry point of "xenkvm xenstored [--socket PATH]" (argv[0] = "xenstored"). */
 int xk_xenstored_main(int argc, char **argv);
 
