@@ -252,6 +252,8 @@ void plat_idle(void)
 	unsigned n = ++fake.idle_calls;
 
 	if (n > fake.idle_limit) {
+		if (fake.escape)
+			escape(FAKE_ESC_IDLE);
 		fail_msg("plat_idle() called %u times: the vCPU would block forever", n);
 		abort();
 	}

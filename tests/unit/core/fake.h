@@ -54,6 +54,7 @@ enum fake_escape {
 	FAKE_ESC_ENTER,    /* plat_enter_guest() */
 	FAKE_ESC_SHUTDOWN, /* XK_HC_SHUTDOWN hostcall */
 	FAKE_ESC_CRASH,    /* XK_HC_CRASH hostcall */
+	FAKE_ESC_IDLE,     /* plat_idle() beyond fake.idle_limit */
 };
 
 struct fake_state {
@@ -72,7 +73,7 @@ struct fake_state {
 	unsigned eoi_calls, idle_calls, interrupted_calls;
 	int irq_disabled;
 	void (*idle_hook)(unsigned call);
-	unsigned idle_limit;
+	unsigned idle_limit; /* then FAKE_ESC_IDLE inside FAKE_RUN, else a failure */
 	unsigned enter_calls;
 	/* hostcalls */
 	unsigned hostcalls;
@@ -116,7 +117,7 @@ static inline uint64_t gva(const void *p)
 #define FAKE_RUN(stmt)                                                                         \
 	({                                                                                     \
 		jmp_buf jb_;                                                                   \
-		int r_ = FAKE_ESC_NONE;                                                        \
+		volatile int r_ = FAKE_ESC_NONE;                                                  \
 		fake.escape = &jb_;                                                            \
 		fake.escape_reason = FAKE_ESC_NONE;                                            \
 		if (setjmp(jb_) == 0) {                                                        \
