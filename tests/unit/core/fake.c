@@ -141,7 +141,9 @@ uint32_t *fake_frame_info(void)
 static bool faults(const void *p, size_t len)
 {
 	uint64_t a = (uint64_t)(uintptr_t)p;
-	return len && a < FAKE_FAULT_LIMIT;
+	if (!len)
+		return false;
+	return a < FAKE_FAULT_LIMIT || (a < fake.fault_hi && a + len > fake.fault_lo);
 }
 
 size_t raw_copy(void *dst, const void *src, size_t len)

@@ -88,6 +88,7 @@ struct fake_state {
 	unsigned printk_calls;
 	char printk_last[256];
 	unsigned raw_copies;
+	uint64_t fault_lo, fault_hi; /* one more faulting range [lo, hi) */
 	/* non-local exits */
 	jmp_buf *escape;
 	int escape_reason;
