@@ -495,10 +495,18 @@ int xs_node_create(struct xs_op *op, const char *path, const void *v, uint32_t l
 			n->vlen = len;
 		}
 		n->gen = ++op->core->generation;
-		err = add_child(op, parent, n->path);
-		if (!err)
-			err = insert_node(op, n);
+		err = insert_node(op, n);
 		if (err) {
+			xs_node_free(n);
+			goto out;
+		}
+		err = add_child(op, parent, n->path);
+		if (err) {
+			/* Only the node just inserted is unlisted: take it out again. */
+			if (op->txn)
+				xs_txn_entry(op->txn, n->path)->node = NULL;
+			else
+				xs_map_del(&op->core->nodes, n->path);
 			xs_node_free(n);
 			goto out;
 		}
@@ -507,7 +515,8 @@ int xs_node_create(struct xs_op *op, const char *path, const void *v, uint32_t l
 	}
 	*out = n;
 out:
-	if (err && op->txn)
+	/* Quota refusals change nothing; anything else may have, halfway. */
+	if (err && err != ENOSPC && op->txn)
 		op->txn->failed = true;
 	for (i = 0; i < nmiss; i++)
 		free(missing[i]);
@@ -516,45 +525,88 @@ out:
 	return err;
 }
 
-static int rm_subtree(struct xs_op *op, const char *path, unsigned depth)
+struct pathlist {
+	char **v;
+	size_t n, cap;
+};
+
+static int pathlist_add(struct pathlist *l, char *p)
+{
+	if (!p)
+		return ENOMEM;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v) {
+			free(p);
+			return ENOMEM;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = p;
+	return 0;
+}
+
+/* Paths of the subtree at path, children before parents. */
+static int collect_subtree(struct xs_op *op, const char *path, struct pathlist *l)
 {
 	struct xs_node *n;
 	int err = 0;
 	uint32_t off;
+	char *cp;
 
 	n = xs_node_read(op, path, &err);
 	if (!n)
 		return err == ENOENT ? 0 : err;
-	/* Post-order: children go (and fire) before their parent. */
-	for (off = 0; off < n->clen;) {
-		const char *c = n->children + off;
-		char *cp;
-
-		if (asprintf(&cp, "%s%s%s", path, strcmp(path, "/") ? "/" : "", c) < 0)
+	for (off = 0; off < n->clen; off += (uint32_t)strlen(n->children + off) + 1) {
+		if (asprintf(&cp, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
+			     n->children + off) < 0)
 			return ENOMEM;
-		err = rm_subtree(op, cp, depth + 1);
+		err = collect_subtree(op, cp, l);
 		free(cp);
 		if (err)
 			return err;
-		off += (uint32_t)strlen(c) + 1;
 	}
-	xs_fire(op, path, depth > 0, &n->perms);
-	owned_adjust(op, n->perms.p[0].id, -1);
-	if (op->txn) {
-		struct xs_tentry *e = xs_txn_entry(op->txn, path);
+	return pathlist_add(l, strdup(path));
+}
 
-		if (!e)
-			return EIO;
-		xs_node_free(e->node);
-		e->node = NULL;
-		e->modified = true;
+/*
+ * Everything that can fail (allocation, the transaction's node quota) happens
+ * while collecting, so the store is never left half-removed.
+ */
+static int rm_subtree(struct xs_op *op, const char *root)
+{
+	struct pathlist l = { 0 };
+	size_t i;
+	int err = collect_subtree(op, root, &l);
+
+	for (i = 0; !err && i < l.n; i++) {
+		const char *path = l.v[i];
+		struct xs_node *n = xs_node_read(op, path, &err);
+
+		if (!n)
+			break;
+		/* Children fire only for watches on exactly them. */
+		xs_fire(op, path, i + 1 < l.n, &n->perms);
+		owned_adjust(op, n->perms.p[0].id, -1);
 		++op->core->generation;
-	} else {
-		xs_map_del(&op->core->nodes, path);
-		++op->core->generation;
-		xs_node_free(n);
+		if (op->txn) {
+			struct xs_tentry *e = xs_txn_entry(op->txn, path);
+
+			xs_node_free(e->node);
+			e->node = NULL;
+			e->modified = true;
+		} else {
+			xs_map_del(&op->core->nodes, path);
+			xs_node_free(n);
+		}
 	}
-	return 0;
+	for (i = 0; i < l.n; i++)
+		free(l.v[i]);
+	free(l.v);
+	return err;
 }
 
 int xs_node_rm(struct xs_op *op, const char *path)
@@ -569,11 +621,12 @@ int xs_node_rm(struct xs_op *op, const char *path)
 	free(pp);
 	if (!parent)
 		return err == ENOENT ? EINVAL : err;
-	err = rm_subtree(op, path, 0);
-	if (!err)
-		err = remove_child(op, parent, path);
-	if (err && op->txn)
-		op->txn->failed = true;
+	err = rm_subtree(op, path);
+	if (!err && remove_child(op, parent, path)) {
+		err = EIO;
+		if (op->txn)
+			op->txn->failed = true;
+	}
 	return err;
 }
 

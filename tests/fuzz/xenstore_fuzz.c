@@ -6,6 +6,7 @@
  * is chunked; the rest is fed as raw protocol.  Every input must leave a
  * consistent store, and both connections must keep answering or be dead.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ static void feed(struct xs_conn **cp, const uint8_t *d, size_t len, size_t chunk
 		struct xs_conn *c = *cp;
 		size_t n = len < chunk ? len : chunk;
 		long used = xs_conn_feed(c, d, n);
+		bool want = used >= 0 && xs_conn_want_input(c);
 
 		if (guest)
 			drain(guest);
@@ -47,7 +49,7 @@ static void feed(struct xs_conn **cp, const uint8_t *d, size_t len, size_t chunk
 		if (used < 0)
 			return;
 		/* Back-pressure can only hold input while replies are queued. */
-		if ((size_t)used < n && xs_conn_want_input(c))
+		if ((size_t)used < n && want)
 			abort();
 		d += used;
 		len -= (size_t)used;
