@@ -182,6 +182,35 @@ static void test_txn_node_quota(void **state)
 	assert_int_equal(xtx_end(d5, tx, false), 0);
 }
 
+static void test_txn_quota_refusal_keeps_txn(void **state)
+{
+	struct tc *d0 = client(0, false);
+	struct tc *d5 = client(5, true);
+	char big[2100];
+	uint32_t tx;
+	int err, i;
+
+	memset(big, 'b', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	assert_int_equal(xone(d0, XS_MKDIR, 0, "/local/domain/5/data", NULL), 0);
+	assert_int_equal(xchmod(d0, "/local/domain/5/data", "n5"), 0);
+	for (i = 0; i < 8; i++) {
+		char p[48];
+
+		snprintf(p, sizeof(p), "/local/domain/5/data/sub/n%d", i);
+		assert_int_equal(xwrite(d0, p, "x"), 0);
+	}
+	core->quota.transaction_nodes = 6;
+	tx = xtx_start(d5);
+	assert_int_equal(xwrite_tx(d5, tx, "data/ok", "1"), 0);
+	/* Refused up front: too big, and a removal touching too many nodes. */
+	assert_int_equal(xwrite_tx(d5, tx, "data/big", big), ENOSPC);
+	assert_int_equal(xone(d5, XS_RM, tx, "data/sub", NULL), ENOSPC);
+	assert_int_equal(xtx_end(d5, tx, true), 0);
+	assert_string_equal(xread(d0, "/local/domain/5/data/ok", &err), "1");
+	assert_string_equal(xread(d0, "/local/domain/5/data/sub/n7", &err), "x");
+}
+
 static void test_watch_basic(void **state)
 {
 	struct tc *d0 = client(0, false);
@@ -417,6 +446,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_txn_structure, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_txn_errors, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_txn_node_quota, setup_core, teardown_core),
+		cmocka_unit_test_setup_teardown(test_txn_quota_refusal_keeps_txn, setup_core,
+						teardown_core),
 		cmocka_unit_test_setup_teardown(test_watch_basic, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_watch_order, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_watch_rm, setup_core, teardown_core),
