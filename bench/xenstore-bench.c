@@ -50,12 +50,14 @@ static int one_op(struct xs_handle *h, struct worker *w, uint64_t i)
 
 	switch (w->kind) {
 	case K_READ:
-		snprintf(path, sizeof(path), "/bench/%d/k%llu", w->id, (unsigned long long)(i % 16));
+		snprintf(path, sizeof(path), "/bench/%d/k%llu", w->id,
+			 (unsigned long long)(i % 16));
 		r = xs_read(h, XBT_NULL, path, &len);
 		free(r);
 		return r ? 0 : -1;
 	case K_WRITE:
-		snprintf(path, sizeof(path), "/bench/%d/k%llu", w->id, (unsigned long long)(i % 16));
+		snprintf(path, sizeof(path), "/bench/%d/k%llu", w->id,
+			 (unsigned long long)(i % 16));
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)i);
 		return xs_write(h, XBT_NULL, path, val, (unsigned int)strlen(val)) ? 0 : -1;
 	case K_TXN:

@@ -39,7 +39,7 @@ static void outq_clear(struct xs_conn *c)
 {
 	struct xs_outmsg *m, *tmp;
 
-	xs_list_for_each_safe(m, tmp, &c->outq, struct xs_outmsg, link) {
+	xs_list_for_each_safe (m, tmp, &c->outq, struct xs_outmsg, link) {
 		xs_list_del(&m->link);
 		free(m);
 	}
@@ -53,7 +53,7 @@ void xs_conn_reset(struct xs_conn *c)
 	struct xs_txn *t, *tmp;
 
 	xs_watch_clear(c);
-	xs_list_for_each_safe(t, tmp, &c->txns, struct xs_txn, link)
+	xs_list_for_each_safe (t, tmp, &c->txns, struct xs_txn, link)
 		xs_txn_free(t);
 	outq_clear(c);
 	memset(&c->parser, 0, sizeof(c->parser));
@@ -68,10 +68,10 @@ void xs_conn_free(struct xs_conn *c)
 	if (!c)
 		return;
 	xs_conn_reset(c);
-	xs_list_for_each(d, &c->core->domains, struct xs_domain, link)
+	xs_list_for_each (d, &c->core->domains, struct xs_domain, link)
 		if (d->conn == c)
 			d->conn = NULL;
-	xs_list_for_each(o, &c->core->conns, struct xs_conn, link)
+	xs_list_for_each (o, &c->core->conns, struct xs_conn, link)
 		if (c->is_domain && o->target == (int32_t)c->id)
 			o->target = -1;
 	xs_list_del(&c->link);
@@ -126,8 +126,8 @@ long xs_conn_feed(struct xs_conn *c, const void *buf, size_t len)
 			continue;
 		if (!p->in_payload) {
 			if (p->hdr.len > XENSTORE_PAYLOAD_MAX) {
-				xs_log(c->core, XS_LOG_ERR, "conn %u: payload of %u bytes, dropping",
-				       c->id, p->hdr.len);
+				xs_log(c->core, XS_LOG_ERR,
+				       "conn %u: payload of %u bytes, dropping", c->id, p->hdr.len);
 				c->dead = true;
 				return -1;
 			}
@@ -200,7 +200,7 @@ int xs_conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
 
 		/* An identical event still waiting is enough (not for @specials). */
 		if (path[0] != '@') {
-			xs_list_for_each(o, &c->outq, struct xs_outmsg, link) {
+			xs_list_for_each (o, &c->outq, struct xs_outmsg, link) {
 				if (!(first && c->out_off) && o->is_event &&
 				    o->len == sizeof(hdr) + len &&
 				    !memcmp(o->data + sizeof(hdr), data, len))
@@ -209,8 +209,10 @@ int xs_conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
 			}
 		}
 		if (xs_conn_unpriv(c) && q->pending_events && c->out_events >= q->pending_events) {
-			xs_log(c->core, XS_LOG_ERR, "domain %u: too many pending watch events, "
-			       "dropping one for %s", c->id, path);
+			xs_log(c->core, XS_LOG_ERR,
+			       "domain %u: too many pending watch events, "
+			       "dropping one for %s",
+			       c->id, path);
 			return ENOSPC;
 		}
 	}

@@ -132,7 +132,8 @@ int xs_core_check(struct xs_core *core)
 		owned[n->perms.p[0].id]++;
 		if (strcmp(n->path, "/")) {
 			const char *slash = strrchr(n->path, '/');
-			char *pp = slash == n->path ? strdup("/") : strndup(n->path, slash - n->path);
+			char *pp =
+			    slash == n->path ? strdup("/") : strndup(n->path, slash - n->path);
 			struct xs_node *p = pp ? xs_global_get(core, pp) : NULL;
 			bool listed = false;
 

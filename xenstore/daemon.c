@@ -124,7 +124,7 @@ struct ring *ring_find(struct xsd *x, uint32_t domid)
 {
 	struct ring *r;
 
-	xs_list_for_each(r, &x->rings, struct ring, link)
+	xs_list_for_each (r, &x->rings, struct ring, link)
 		if (r->domid == domid)
 			return r;
 	return NULL;
@@ -186,7 +186,8 @@ struct ring *ring_new(struct xsd *x, uint32_t domid, struct xenstore_domain_inte
 	intf->rsp_cons = intf->rsp_prod = 0;
 	intf->error = XENSTORE_ERROR_NONE;
 	intf->connection = XENSTORE_CONNECTED;
-	intf->server_features = XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR;
+	intf->server_features =
+	    XENSTORE_SERVER_FEATURE_RECONNECTION | XENSTORE_SERVER_FEATURE_ERROR;
 	if (!xs_domain_introduce(x->core, domid, r->conn, err)) {
 		ring_free(r);
 		return NULL;
@@ -365,7 +366,7 @@ static void deliver_ievents(evutil_socket_t fd, short what, void *arg)
 		struct iwatch *w;
 
 		xs_list_del(&e->link);
-		xs_list_for_each(w, &x->iwatches, struct iwatch, link) {
+		xs_list_for_each (w, &x->iwatches, struct iwatch, link) {
 			if (!strcmp(w->token, e->token)) {
 				w->fn(w->opaque, e->path, e->token);
 				break;
@@ -412,8 +413,8 @@ static void drain_iconn(struct xsd *x)
 				x->ireply[h.len] = 0;
 			}
 			x->ireply_len = h.len;
-			x->ireply_err = h.type == XS_ERROR ? errno_of(body, h.len)
-							   : (x->ireply ? 0 : ENOMEM);
+			x->ireply_err =
+			    h.type == XS_ERROR ? errno_of(body, h.len) : (x->ireply ? 0 : ENOMEM);
 			x->ireply_done = true;
 		}
 		xs_conn_out_consume(x->iconn, n);
@@ -437,8 +438,8 @@ static void ievents_cb(evutil_socket_t fd, short what, void *arg)
 	deliver_ievents(fd, what, arg);
 }
 
-int xsd_request(struct xsd *x, uint32_t type, const void *payload, uint32_t len,
-		char **reply, uint32_t *rlen)
+int xsd_request(struct xsd *x, uint32_t type, const void *payload, uint32_t len, char **reply,
+		uint32_t *rlen)
 {
 	struct xsd_sockmsg hdr = { .type = type, .req_id = ++x->ireq, .len = len };
 	uint8_t *buf;
@@ -570,7 +571,7 @@ int xsd_unwatch(struct xsd *x, const char *path, const char *token)
 
 	if (err)
 		return err;
-	xs_list_for_each(w, &x->iwatches, struct iwatch, link) {
+	xs_list_for_each (w, &x->iwatches, struct iwatch, link) {
 		if (!strcmp(w->token, token)) {
 			xs_list_del(&w->link);
 			if (w->fn == shutdown_changed)
@@ -693,13 +694,13 @@ void xsd_free(struct xsd *x)
 		unlink(x->sock_path);
 	}
 	free(x->sock_path);
-	xs_list_for_each_safe(w, wt, &x->iwatches, struct iwatch, link) {
+	xs_list_for_each_safe (w, wt, &x->iwatches, struct iwatch, link) {
 		if (w->fn == shutdown_changed)
 			free(w->opaque);
 		free(w->token);
 		free(w);
 	}
-	xs_list_for_each_safe(e, et, &x->ievents, struct ievent, link) {
+	xs_list_for_each_safe (e, et, &x->ievents, struct ievent, link) {
 		free(e->path);
 		free(e->token);
 		free(e);

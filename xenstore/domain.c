@@ -10,7 +10,7 @@ struct xs_domain *xs_domain_find(struct xs_core *core, uint32_t domid)
 {
 	struct xs_domain *d;
 
-	xs_list_for_each(d, &core->domains, struct xs_domain, link)
+	xs_list_for_each (d, &core->domains, struct xs_domain, link)
 		if (d->domid == domid)
 			return d;
 	return NULL;
@@ -206,7 +206,10 @@ struct quota_desc {
 	const char *descr;
 };
 
-#define Q(n, f, d) { n, offsetof(struct xs_quota, f), d }
+#define Q(n, f, d)                                                                                 \
+	{                                                                                          \
+		n, offsetof(struct xs_quota, f), d                                                 \
+	}
 static const struct quota_desc quotas[] = {
 	Q("nodes", nodes, "Nodes per domain"),
 	Q("watches", watches, "Watches per domain"),
@@ -318,10 +321,8 @@ static const struct {
 	int (*fn)(struct xs_op *op, const char **argv, uint32_t argc);
 	const char *pars;
 } ctl_cmds[] = {
-	{ "check", ctl_check, "" },
-	{ "log", ctl_log, "on|off" },
-	{ "print", ctl_print, "<string>" },
-	{ "quota", ctl_quota, "[set <name> <val>|<domid>]" },
+	{ "check", ctl_check, "" },	    { "log", ctl_log, "on|off" },
+	{ "print", ctl_print, "<string>" }, { "quota", ctl_quota, "[set <name> <val>|<domid>]" },
 	{ "help", ctl_help, "" },
 };
 

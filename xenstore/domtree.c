@@ -5,7 +5,6 @@
  * with the same permissions, so guests and xl-era scripts find what they
  * expect.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,20 +76,6 @@ static int st_set_perms(const struct xs_store *st, const char *path, const char 
 	return n < 0 ? n : st_req2(st, XS_SET_PERMS, path, buf, (size_t)n);
 }
 
-static int st_printf(const struct xs_store *st, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int st_printf(const struct xs_store *st, const char *path, const char *fmt, ...)
-{
-	char v[64];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(v, sizeof(v), fmt, ap);
-	va_end(ap);
-	return st_write(st, path, v, (size_t)n);
-}
-
 static char *st_read(const struct xs_store *st, const char *path)
 {
 	char *r = NULL;
@@ -100,7 +85,6 @@ static char *st_read(const struct xs_store *st, const char *path)
 	return r;
 }
 
-
 static int mknod_perms(const struct xs_store *x, const char *path, const char *perms)
 {
 	int err = st_mkdir(x, path);
@@ -108,7 +92,8 @@ static int mknod_perms(const struct xs_store *x, const char *path, const char *p
 	return err ? err : st_set_perms(x, path, perms);
 }
 
-static int write_perms(const struct xs_store *x, const char *path, const char *val, const char *perms)
+static int write_perms(const struct xs_store *x, const char *path, const char *val,
+		       const char *perms)
 {
 	int err = st_write(x, path, val, strlen(val));
 
@@ -123,7 +108,8 @@ static int rm_quiet(const struct xs_store *x, const char *path)
 	return err == -ENOENT ? 0 : err;
 }
 
-static int writev_under(const struct xs_store *x, const char *dir, const char *const *kv, const char *perms)
+static int writev_under(const struct xs_store *x, const char *dir, const char *const *kv,
+			const char *perms)
 {
 	char p[2 * PATHLEN];
 	int err = 0;
@@ -136,14 +122,71 @@ static int writev_under(const struct xs_store *x, const char *dir, const char *c
 	return err;
 }
 
-static int device_add(const struct xs_store *x, const struct xsd_device *dev, const char *const *ro_front)
+/*
+ * Steps below share one error: after the first failure they do nothing, and
+ * the caller returns it.  Paths are <base>/<key>, or <base> for a NULL key.
+ */
+static bool mkpath(char *p, size_t size, const char *base, const char *key, int *err)
 {
-	char fe[PATHLEN], be[PATHLEN], lp[PATHLEN], p[2 * PATHLEN], fe_perms[32], ro_perms[32];
-	bool console0 = !strcmp(dev->kind, "console") && dev->devid == 0;
-	int err;
+	int n = key ? snprintf(p, size, "%s/%s", base, key) : snprintf(p, size, "%s", base);
+
+	if (n < 0 || (size_t)n >= size)
+		*err = -E2BIG;
+	return !*err;
+}
+
+static void put(const struct xs_store *x, int *err, const char *base, const char *key,
+		const char *val, const char *perms)
+{
+	char p[2 * PATHLEN];
+
+	if (!*err && mkpath(p, sizeof(p), base, key, err))
+		*err = write_perms(x, p, val, perms);
+}
+
+static void put_u64(const struct xs_store *x, int *err, const char *base, const char *key,
+		    uint64_t v)
+{
+	char s[24];
+
+	snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
+	put(x, err, base, key, s, NULL);
+}
+
+/* An empty directory with its own permissions, as libxl__xs_mknod(). */
+static void mknod(const struct xs_store *x, int *err, const char *base, const char *key,
+		  const char *perms)
+{
+	char p[2 * PATHLEN];
+
+	if (!*err && mkpath(p, sizeof(p), base, key, err))
+		*err = mknod_perms(x, p, perms);
+}
+
+static void fresh(const struct xs_store *x, int *err, const char *path, const char *perms)
+{
+	if (!*err)
+		*err = rm_quiet(x, path);
+	mknod(x, err, path, NULL, perms);
+}
+
+static void putv(const struct xs_store *x, int *err, const char *dir, const char *const *kv,
+		 const char *perms)
+{
+	if (!*err)
+		*err = writev_under(x, dir, kv, perms);
+}
+
+static int device_add(const struct xs_store *x, const struct xsd_device *dev,
+		      const char *const *ro_front)
+{
+	char fe[PATHLEN], be[PATHLEN], lp[PATHLEN], fe_perms[32], ro_perms[32];
+	bool console0;
+	int err = 0;
 
 	if (!dev->kind || !*dev->kind || strchr(dev->kind, '/') || strlen(dev->kind) > 64)
 		return -EINVAL;
+	console0 = !strcmp(dev->kind, "console") && dev->devid == 0;
 	if (console0)
 		snprintf(fe, sizeof(fe), "/local/domain/%u/console", dev->domid);
 	else
@@ -158,33 +201,19 @@ static int device_add(const struct xs_store *x, const struct xsd_device *dev, co
 	snprintf(ro_perms, sizeof(ro_perms), "n%u r%u", dev->backend_domid, dev->domid);
 
 	err = rm_quiet(x, lp);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/frontend", lp), err = write_perms(x, p, fe, NULL);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/backend", lp), err = write_perms(x, p, be, NULL);
+	put(x, &err, lp, "frontend", fe, NULL);
+	put(x, &err, lp, "backend", be, NULL);
 
-	if (!err)
-		err = rm_quiet(x, fe);
-	if (!err)
-		err = mknod_perms(x, fe, console0 ? ro_perms : fe_perms);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/backend", fe), err = write_perms(x, p, be, NULL);
-	if (!err)
-		err = writev_under(x, fe, dev->frontend, fe_perms);
-	if (!err)
-		err = writev_under(x, fe, ro_front, ro_perms);
+	fresh(x, &err, fe, console0 ? ro_perms : fe_perms);
+	put(x, &err, fe, "backend", be, NULL);
+	putv(x, &err, fe, dev->frontend, fe_perms);
+	putv(x, &err, fe, ro_front, ro_perms);
 
-	if (!err)
-		err = rm_quiet(x, be);
-	if (!err)
-		err = mknod_perms(x, be, ro_perms);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/frontend", be), err = write_perms(x, p, fe, NULL);
-	if (!err)
-		err = writev_under(x, be, dev->backend, NULL);
+	fresh(x, &err, be, ro_perms);
+	put(x, &err, be, "frontend", fe, NULL);
+	putv(x, &err, be, dev->backend, NULL);
 	/* libxl keeps its own copy of the backend keys. */
-	if (!err)
-		err = writev_under(x, lp, dev->backend, NULL);
+	putv(x, &err, lp, dev->backend, NULL);
 	return err;
 }
 
@@ -202,23 +231,52 @@ static void uuid_str(const uint8_t u[16], char *s)
 		u[14], u[15]);
 }
 
+static int console_add(const struct xs_store *x, const struct xsd_dominfo *info)
+{
+	char fid[16], bid[16], port[16], ref[24];
+	const char *const back[] = { "frontend-id", fid,	"online", "1", "state",
+				     "1",	    "protocol", "vt100",  NULL };
+	const char *const front[] = { "backend-id", bid, NULL };
+	/* Keys only the backend may change (libxl's ro_front). */
+	const char *const ro[] = { "limit",    "1048576", "type", "xenconsoled", "output",
+				   "pty",      "tty",	  "",	  "port",	 port,
+				   "ring-ref", ref,	  NULL };
+	struct xsd_device dev = {
+		.kind = "console",
+		.domid = info->domid,
+		.devid = 0,
+		.backend_domid = info->backend_domid,
+		.backend = back,
+		.frontend = front,
+	};
+
+	snprintf(fid, sizeof(fid), "%u", info->domid);
+	snprintf(bid, sizeof(bid), "%u", info->backend_domid);
+	snprintf(port, sizeof(port), "%u", info->console_port);
+	snprintf(ref, sizeof(ref), "%llu", (unsigned long long)info->console_mfn);
+	return device_add(x, &dev, ro);
+}
+
 int xs_store_write_tree(const struct xs_store *x, const struct xsd_dominfo *info)
 {
-	char dom[64], vm[64], lx[64], uuid[40], p[PATHLEN], roperm[24], rwperm[24], v[32];
-	static const char *const rw_dirs[] = { "device/suspend/event-channel",
-					       "control/shutdown",
-					       "control/feature-poweroff",
-					       "control/feature-reboot",
-					       "control/feature-suspend",
-					       "control/sysrq",
-					       "data",
-					       "drivers",
-					       "feature",
-					       "attr",
-					       "error" };
+	/* Keys the domain itself writes. */
+	static const char *const rw_dirs[] = {
+		"device/suspend/event-channel",
+		"control/shutdown",
+		"control/feature-poweroff",
+		"control/feature-reboot",
+		"control/feature-suspend",
+		"control/sysrq",
+		"data",
+		"drivers",
+		"feature",
+		"attr",
+		"error",
+	};
 	static const char *const ro_dirs[] = { "cpu", "memory", "device", "control" };
+	char dom[64], vm[64], lx[64], uuid[40], roperm[24], rwperm[24], key[32];
 	uint32_t d = info->domid, i;
-	int err;
+	int err = 0;
 
 	if (!d || d >= XS_DOMID_SELF || !info->name || !*info->name)
 		return -EINVAL;
@@ -226,106 +284,48 @@ int xs_store_write_tree(const struct xs_store *x, const struct xsd_dominfo *info
 	snprintf(dom, sizeof(dom), "/local/domain/%u", d);
 	snprintf(vm, sizeof(vm), "/vm/%s", uuid);
 	snprintf(lx, sizeof(lx), "/libxl/%u", d);
-	/* Toolstack owns the home; the domain may read it. */
+	/* The toolstack owns the home; the domain may read it. */
 	snprintf(roperm, sizeof(roperm), "n0 r%u", d);
-	/* Keys the domain itself writes. */
 	snprintf(rwperm, sizeof(rwperm), "n%u", d);
 
-	err = rm_quiet(x, dom);
-	if (!err)
-		err = mknod_perms(x, dom, roperm);
-	if (!err)
-		err = rm_quiet(x, vm);
-	if (!err)
-		err = mknod_perms(x, vm, roperm);
-	if (!err)
-		err = rm_quiet(x, lx);
-	if (!err)
-		err = mknod_perms(x, lx, "n0");
-	if (!err)
-		snprintf(p, sizeof(p), "%s/device", lx), err = mknod_perms(x, p, "n0");
-	if (!err)
-		snprintf(p, sizeof(p), "%s/vm", dom), err = write_perms(x, p, vm, NULL);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/name", dom), err = write_perms(x, p, info->name, NULL);
-	for (i = 0; !err && i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dom, ro_dirs[i]);
-		err = mknod_perms(x, p, roperm);
-	}
-	for (i = 0; !err && i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", dom, rw_dirs[i]);
-		err = mknod_perms(x, p, rwperm);
-	}
-	if (!err)
-		snprintf(p, sizeof(p), "%s/uuid", vm), err = write_perms(x, p, uuid, NULL);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/name", vm), err = write_perms(x, p, info->name, NULL);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/control/platform-feature-multiprocessor-suspend", dom),
-			err = write_perms(x, p, "1", NULL);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/control/platform-feature-xs_reset_watches", dom),
-			err = write_perms(x, p, "1", NULL);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/type", lx), err = write_perms(x, p, "pv", NULL);
+	/* libxl__domain_make() */
+	fresh(x, &err, dom, roperm);
+	fresh(x, &err, vm, roperm);
+	fresh(x, &err, lx, "n0");
+	mknod(x, &err, lx, "device", "n0");
+	put(x, &err, dom, "vm", vm, NULL);
+	put(x, &err, dom, "name", info->name, NULL);
+	for (i = 0; i < sizeof(ro_dirs) / sizeof(ro_dirs[0]); i++)
+		mknod(x, &err, dom, ro_dirs[i], roperm);
+	for (i = 0; i < sizeof(rw_dirs) / sizeof(rw_dirs[0]); i++)
+		mknod(x, &err, dom, rw_dirs[i], rwperm);
+	put(x, &err, vm, "uuid", uuid, NULL);
+	put(x, &err, vm, "name", info->name, NULL);
+	put(x, &err, dom, "control/platform-feature-multiprocessor-suspend", "1", NULL);
+	put(x, &err, dom, "control/platform-feature-xs_reset_watches", "1", NULL);
+	put(x, &err, lx, "type", "pv", NULL);
 
 	/* libxl__build_post() */
-	if (!err)
-		snprintf(p, sizeof(p), "%s/memory/static-max", dom),
-			err = st_printf(x, p, "%llu", (unsigned long long)info->max_memkb);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/memory/target", dom),
-			err = st_printf(x, p, "%llu", (unsigned long long)info->target_memkb);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/memory/videoram", dom), err = write_perms(x, p, "0", NULL);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/domid", dom), err = st_printf(x, p, "%u", d);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/store/port", dom),
-			err = st_printf(x, p, "%u", info->store_port);
-	if (!err)
-		snprintf(p, sizeof(p), "%s/store/ring-ref", dom),
-			err = st_printf(x, p, "%llu", (unsigned long long)info->store_mfn);
-	for (i = 0; !err && i < info->max_vcpus; i++) {
+	put_u64(x, &err, dom, "memory/static-max", info->max_memkb);
+	put_u64(x, &err, dom, "memory/target", info->target_memkb);
+	put(x, &err, dom, "memory/videoram", "0", NULL);
+	put_u64(x, &err, dom, "domid", d);
+	put_u64(x, &err, dom, "store/port", info->store_port);
+	put_u64(x, &err, dom, "store/ring-ref", info->store_mfn);
+	for (i = 0; i < info->max_vcpus; i++) {
 		bool online = !info->avail_vcpus || (i < 64 && (info->avail_vcpus >> i) & 1);
 
-		snprintf(p, sizeof(p), "%s/cpu/%u/availability", dom, i);
-		err = write_perms(x, p, online ? "online" : "offline", NULL);
+		snprintf(key, sizeof(key), "cpu/%u/availability", i);
+		put(x, &err, dom, key, online ? "online" : "offline", NULL);
 	}
-
-	if (!err && info->console_port) {
-		char port[16], ref[24], cport[16];
-		const char *const back[] = { "frontend-id", v,	"online",   "1",
-					     "state",	    "1", "protocol", "vt100",
-					     NULL };
-		const char *const front[] = { "backend-id", port, NULL };
-		const char *const ro[] = { "limit", "1048576", "type", "xenconsoled", "output",
-					   "pty",   "tty",     "",     "port",        NULL,
-					   "ring-ref", NULL,  NULL };
-		const char *ro_full[sizeof(ro) / sizeof(ro[0])];
-		struct xsd_device dev = {
-			.kind = "console",
-			.domid = d,
-			.devid = 0,
-			.backend_domid = info->backend_domid,
-			.backend = back,
-			.frontend = front,
-		};
-
-		snprintf(v, sizeof(v), "%u", d);
-		memcpy(ro_full, ro, sizeof(ro));
-		snprintf(port, sizeof(port), "%u", info->backend_domid);
-		snprintf(cport, sizeof(cport), "%u", info->console_port);
-		snprintf(ref, sizeof(ref), "%llu", (unsigned long long)info->console_mfn);
-		ro_full[9] = cport;
-		ro_full[11] = ref;
-		err = device_add(x, &dev, ro_full);
-	}
+	if (!err && info->console_port)
+		err = console_add(x, info);
 	return err;
 }
 
 /* Each NUL-separated name of a DIRECTORY reply, via fn. */
-static void each_child(const struct xs_store *x, const char *path, void (*fn)(const struct xs_store *, const char *))
+static void each_child(const struct xs_store *x, const char *path,
+		       void (*fn)(const struct xs_store *, const char *))
 {
 	char *names = NULL, child[2 * PATHLEN];
 	uint32_t len = 0, off;

@@ -121,7 +121,8 @@ static int remote_request_fds(struct xsd_remote *r, uint32_t type, const void *p
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
 		while (n > 0 && mh.msg_iovlen) {
-			size_t take = (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
+			size_t take =
+			    (size_t)n < mh.msg_iov->iov_len ? (size_t)n : mh.msg_iov->iov_len;
 
 			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + take;
 			mh.msg_iov->iov_len -= take;
@@ -166,8 +167,8 @@ static int remote_request_fds(struct xsd_remote *r, uint32_t type, const void *p
 	}
 }
 
-static int remote_request(void *ctx, uint32_t type, const void *payload, uint32_t len,
-			  char **reply, uint32_t *rlen)
+static int remote_request(void *ctx, uint32_t type, const void *payload, uint32_t len, char **reply,
+			  uint32_t *rlen)
 {
 	return remote_request_fds(ctx, type, payload, len, reply, rlen, NULL, 0);
 }
@@ -198,8 +199,8 @@ int xsd_remote_introduce(struct xsd_remote *r, uint32_t domid, int mem_fd, uint6
 {
 	int fds[3] = { mem_fd, kick_fd, notify_fd };
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%u%c%llu%c%u", domid, 0, (unsigned long long)gfn, 0,
-			 port);
+	int n =
+	    snprintf(buf, sizeof(buf), "%u%c%llu%c%u", domid, 0, (unsigned long long)gfn, 0, port);
 
 	return remote_request_fds(r, XS_INTRODUCE, buf, (uint32_t)n + 1, NULL, NULL, fds, 3);
 }
@@ -215,8 +216,8 @@ int xsd_remote_release(struct xsd_remote *r, uint32_t domid)
 int xsd_remote_request_shutdown(struct xsd_remote *r, uint32_t domid, const char *reason)
 {
 	char buf[128];
-	int n = snprintf(buf, sizeof(buf), "/local/domain/%u/control/shutdown%c%s", domid, 0,
-			 reason);
+	int n =
+	    snprintf(buf, sizeof(buf), "/local/domain/%u/control/shutdown%c%s", domid, 0, reason);
 
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -E2BIG;

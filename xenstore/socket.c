@@ -113,7 +113,9 @@ static void sock_read(evutil_socket_t fd, short what, void *arg)
 		struct cmsghdr align;
 	} cbuf;
 	struct iovec iov = { s->inbuf + s->inlen, SOCK_INBUF - s->inlen };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf.buf,
 			     .msg_controllen = sizeof(cbuf.buf) };
 	ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 

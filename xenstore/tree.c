@@ -82,7 +82,8 @@ uint32_t xs_perm_for(const struct xs_conn *conn, const struct xs_perms *perms)
 
 	if (!conn || conn->privileged)
 		return all;
-	if (perms->p[0].id == conn->id || (conn->target >= 0 && perms->p[0].id == (uint32_t)conn->target))
+	if (perms->p[0].id == conn->id ||
+	    (conn->target >= 0 && perms->p[0].id == (uint32_t)conn->target))
 		return all;
 	for (i = 1; i < perms->num; i++)
 		if (perms->p[i].id == conn->id ||
@@ -151,7 +152,8 @@ char *xs_perms_format(const struct xs_perms *perms, uint32_t *len)
 		return NULL;
 	for (i = 0; i < perms->num; i++)
 		off += (uint32_t)sprintf(buf + off, "%c%u", letters[perms->p[i].perms & 3],
-					 perms->p[i].id) + 1;
+					 perms->p[i].id) +
+		       1;
 	*len = off;
 	return buf;
 }
@@ -463,7 +465,8 @@ int xs_node_create(struct xs_op *op, const char *path, const void *v, uint32_t l
 			goto out;
 		}
 		err = check_size(op, parent->perms.num, parent->vlen,
-				 parent->clen + (uint32_t)strlen(basename_of(missing[nmiss - 1])) + 1);
+				 parent->clen + (uint32_t)strlen(basename_of(missing[nmiss - 1])) +
+				     1);
 		for (i = nmiss; !err && i-- > 1;)
 			err = check_size(op, parent->perms.num, 0,
 					 (uint32_t)strlen(basename_of(missing[i - 1])) + 1);
@@ -561,8 +564,8 @@ static int collect_subtree(struct xs_op *op, const char *path, struct pathlist *
 	if (!n)
 		return err == ENOENT ? 0 : err;
 	for (off = 0; off < n->clen; off += (uint32_t)strlen(n->children + off) + 1) {
-		if (asprintf(&cp, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
-			     n->children + off) < 0)
+		if (asprintf(&cp, "%s%s%s", path, strcmp(path, "/") ? "/" : "", n->children + off) <
+		    0)
 			return ENOMEM;
 		err = collect_subtree(op, cp, l);
 		free(cp);

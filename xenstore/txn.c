@@ -17,7 +17,7 @@ struct xs_txn *xs_txn_find(struct xs_conn *conn, uint32_t id)
 {
 	struct xs_txn *t;
 
-	xs_list_for_each(t, &conn->txns, struct xs_txn, link)
+	xs_list_for_each (t, &conn->txns, struct xs_txn, link)
 		if (t->id == id)
 			return t;
 	return NULL;
@@ -58,7 +58,7 @@ void xs_txn_free(struct xs_txn *t)
 {
 	struct xs_tentry *e, *tmp;
 
-	xs_list_for_each_safe(e, tmp, &t->order, struct xs_tentry, link)
+	xs_list_for_each_safe (e, tmp, &t->order, struct xs_tentry, link)
 		entry_free(e);
 	xs_map_destroy(&t->entries);
 	xs_list_del(&t->link);
@@ -81,7 +81,8 @@ struct xs_tentry *xs_txn_access(struct xs_op *op, const char *path, int *err)
 
 	if (e)
 		return e;
-	if (xs_conn_unpriv(op->conn) && q->transaction_nodes && t->nentries >= q->transaction_nodes) {
+	if (xs_conn_unpriv(op->conn) && q->transaction_nodes &&
+	    t->nentries >= q->transaction_nodes) {
 		*err = ENOSPC;
 		return NULL;
 	}
@@ -153,7 +154,7 @@ static int commit(struct xs_op *op, struct xs_txn *t)
 	/* A failed transaction answers ENOMEM at commit, as in Xen. */
 	if (t->failed)
 		return ENOMEM;
-	xs_list_for_each(e, &t->order, struct xs_tentry, link) {
+	xs_list_for_each (e, &t->order, struct xs_tentry, link) {
 		struct xs_node *g = xs_global_get(core, e->path);
 
 		if ((g ? g->gen : XS_NO_GEN) != e->base_gen)
@@ -166,12 +167,12 @@ static int commit(struct xs_op *op, struct xs_txn *t)
 			return ENOSPC;
 	}
 	/* Make room first so that applying the changes cannot fail halfway. */
-	xs_list_for_each(e, &t->order, struct xs_tentry, link)
+	xs_list_for_each (e, &t->order, struct xs_tentry, link)
 		if (e->modified && e->node && !xs_global_get(core, e->path) &&
 		    xs_map_put(&core->nodes, e->node->path, NULL))
 			goto nomem;
 
-	xs_list_for_each(e, &t->order, struct xs_tentry, link) {
+	xs_list_for_each (e, &t->order, struct xs_tentry, link) {
 		struct xs_node *g;
 
 		if (!e->modified)
@@ -191,14 +192,14 @@ static int commit(struct xs_op *op, struct xs_txn *t)
 	}
 	for (i = 0; i < t->ndeltas; i++)
 		xs_owned_adjust(core, t->deltas[i].domid, t->deltas[i].delta);
-	xs_list_for_each(e, &t->order, struct xs_tentry, link)
+	xs_list_for_each (e, &t->order, struct xs_tentry, link)
 		if (e->fire)
 			xs_fire_global(core, e->path, e->fire_exact,
 				       e->old_perms.num ? &e->old_perms : NULL);
 	return 0;
 nomem:
 	/* Drop reserved but unused slots again. */
-	xs_list_for_each(e, &t->order, struct xs_tentry, link)
+	xs_list_for_each (e, &t->order, struct xs_tentry, link)
 		if (e->modified && e->node && xs_map_get(&core->nodes, e->path) == NULL)
 			xs_map_del(&core->nodes, e->path);
 	return ENOMEM;

@@ -56,7 +56,7 @@ int xs_watch_add(struct xs_conn *conn, const char *path, const char *token, int 
 	}
 	if (!canon)
 		return ENOMEM;
-	xs_list_for_each(w, &conn->watches, struct xs_watch, link) {
+	xs_list_for_each (w, &conn->watches, struct xs_watch, link) {
 		if (!strcmp(w->path, canon) && !strcmp(w->token, token)) {
 			free(canon);
 			return EEXIST;
@@ -96,7 +96,7 @@ int xs_watch_remove(struct xs_conn *conn, const char *path, const char *token)
 
 	if (!canon)
 		return ENOMEM;
-	xs_list_for_each(w, &conn->watches, struct xs_watch, link) {
+	xs_list_for_each (w, &conn->watches, struct xs_watch, link) {
 		if (!strcmp(w->path, canon) && !strcmp(w->token, token)) {
 			watch_free(conn, w);
 			free(canon);
@@ -111,7 +111,7 @@ void xs_watch_clear(struct xs_conn *conn)
 {
 	struct xs_watch *w, *tmp;
 
-	xs_list_for_each_safe(w, tmp, &conn->watches, struct xs_watch, link)
+	xs_list_for_each_safe (w, tmp, &conn->watches, struct xs_watch, link)
 		watch_free(conn, w);
 }
 
@@ -172,12 +172,12 @@ void xs_fire_global(struct xs_core *core, const char *path, bool exact, const st
 	struct xs_conn *c;
 	struct xs_watch *w;
 
-	xs_list_for_each(c, &core->conns, struct xs_conn, link) {
+	xs_list_for_each (c, &core->conns, struct xs_conn, link) {
 		if (c->dead || xs_list_empty(&c->watches))
 			continue;
 		if (!watch_permitted(core, c, path, old))
 			continue;
-		xs_list_for_each(w, &c->watches, struct xs_watch, link) {
+		xs_list_for_each (w, &c->watches, struct xs_watch, link) {
 			if (w->path[0] == '@')
 				continue;
 			if (exact ? strcmp(path, w->path) : !is_child(path, w->path))
@@ -222,10 +222,10 @@ void xs_fire_special(struct xs_core *core, const char *name, uint32_t domid)
 	if (!perms)
 		return;
 	snprintf(sub, sizeof(sub), "%s/%u", name, domid);
-	xs_list_for_each(c, &core->conns, struct xs_conn, link) {
+	xs_list_for_each (c, &core->conns, struct xs_conn, link) {
 		if (c->dead || !(xs_perm_for(c, perms) & XS_P_READ))
 			continue;
-		xs_list_for_each(w, &c->watches, struct xs_watch, link) {
+		xs_list_for_each (w, &c->watches, struct xs_watch, link) {
 			if (!strcmp(w->path, name))
 				send_event(c, w, w->depth == 1 ? sub : name);
 			else if (!strncmp(w->path, name, nlen) && !strcmp(w->path, sub))

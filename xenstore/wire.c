@@ -391,7 +391,7 @@ static int op_reset_watches(struct xs_op *op)
 	struct xs_txn *t, *tmp;
 
 	xs_watch_clear(op->conn);
-	xs_list_for_each_safe(t, tmp, &op->conn->txns, struct xs_txn, link)
+	xs_list_for_each_safe (t, tmp, &op->conn->txns, struct xs_txn, link)
 		xs_txn_free(t);
 	op->txn = NULL;
 	return xs_reply_ok(op);

@@ -146,7 +146,7 @@ int xsd_watch_shutdown(struct xsd *xsd, uint32_t domid, xsd_shutdown_fn fn, void
 
 int xsd_write(struct xsd *xsd, const char *path, const void *value, size_t len);
 int xsd_printf(struct xsd *xsd, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* malloc'd, NUL-terminated (len excludes the NUL); NULL with errno set. */
 char *xsd_read(struct xsd *xsd, const char *path, size_t *len);
 int xsd_mkdir(struct xsd *xsd, const char *path);
@@ -156,8 +156,7 @@ int xsd_set_perms(struct xsd *xsd, const char *path, const char *perms);
 
 /* Watch callbacks run from the event loop, never inside another call. */
 typedef void (*xsd_watch_fn)(void *opaque, const char *path, const char *token);
-int xsd_watch(struct xsd *xsd, const char *path, const char *token, xsd_watch_fn fn,
-	      void *opaque);
+int xsd_watch(struct xsd *xsd, const char *path, const char *token, xsd_watch_fn fn, void *opaque);
 int xsd_unwatch(struct xsd *xsd, const char *path, const char *token);
 
 /* ---- a launcher whose domains a standalone daemon serves ---- */

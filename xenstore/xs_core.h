@@ -53,14 +53,14 @@ struct xs_node {
 
 /* Default quotas mirror Xen's xenstored defaults; 0 disables a check. */
 struct xs_quota {
-	uint32_t nodes;             /* nodes owned per domain */
-	uint32_t node_size;         /* bytes per node (value + children + perms) */
-	uint32_t watches;           /* watches per domain connection */
-	uint32_t transactions;      /* open transactions per domain connection */
+	uint32_t nodes;		    /* nodes owned per domain */
+	uint32_t node_size;	    /* bytes per node (value + children + perms) */
+	uint32_t watches;	    /* watches per domain connection */
+	uint32_t transactions;	    /* open transactions per domain connection */
 	uint32_t transaction_nodes; /* nodes touched by one transaction */
-	uint32_t outstanding;       /* replies queued but not taken by the guest */
-	uint32_t permissions;       /* ACL entries per node */
-	uint32_t path_max;          /* relative path length below the home dir */
+	uint32_t outstanding;	    /* replies queued but not taken by the guest */
+	uint32_t permissions;	    /* ACL entries per node */
+	uint32_t path_max;	    /* relative path length below the home dir */
 	uint32_t pending_events;    /* queued watch events before new ones drop */
 };
 
@@ -92,12 +92,12 @@ struct xs_parser {
 struct xs_conn {
 	struct xs_list link; /* core->conns */
 	struct xs_core *core;
-	uint32_t id;      /* domid the requests are checked as */
-	bool is_domain;   /* a guest ring: quotas apply, relative paths */
-	bool privileged;  /* dom0 (every socket client) */
-	bool dead;        /* protocol error: ignore until reset */
-	int32_t target;   /* SET_TARGET: domid this one acts for, or -1 */
-	char home[32];    /* implicit path for relative names */
+	uint32_t id;	 /* domid the requests are checked as */
+	bool is_domain;	 /* a guest ring: quotas apply, relative paths */
+	bool privileged; /* dom0 (every socket client) */
+	bool dead;	 /* protocol error: ignore until reset */
+	int32_t target;	 /* SET_TARGET: domid this one acts for, or -1 */
+	char home[32];	 /* implicit path for relative names */
 
 	struct xs_list watches;
 	uint32_t nwatches;
@@ -172,7 +172,7 @@ struct xs_core *xs_core_new(const struct xs_core_hooks *hooks);
 void xs_core_free(struct xs_core *core);
 void xs_quota_defaults(struct xs_quota *q);
 void xs_log(struct xs_core *core, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Consistency check of the whole store; 0 or EIO. */
 int xs_core_check(struct xs_core *core);
 
@@ -229,7 +229,7 @@ struct xs_txn {
 	struct {
 		uint32_t domid;
 		int32_t delta;
-	} *deltas;
+	} * deltas;
 };
 
 struct xs_txn *xs_txn_find(struct xs_conn *conn, uint32_t id);
@@ -261,8 +261,7 @@ void xs_watch_clear(struct xs_conn *conn);
  * the change, or NULL.
  */
 void xs_fire(struct xs_op *op, const char *path, bool exact, const struct xs_perms *old);
-void xs_fire_global(struct xs_core *core, const char *path, bool exact,
-		    const struct xs_perms *old);
+void xs_fire_global(struct xs_core *core, const char *path, bool exact, const struct xs_perms *old);
 void xs_fire_special(struct xs_core *core, const char *name, uint32_t domid);
 
 /* ---- conn.c ---- */
@@ -313,8 +312,8 @@ uint32_t xs_atou(const char *s);
 /* ---- domain.c ---- */
 struct xs_domain *xs_domain_find(struct xs_core *core, uint32_t domid);
 /* Register a domain (optionally with its connection); fires @introduceDomain. */
-struct xs_domain *xs_domain_introduce(struct xs_core *core, uint32_t domid,
-				      struct xs_conn *conn, int *err);
+struct xs_domain *xs_domain_introduce(struct xs_core *core, uint32_t domid, struct xs_conn *conn,
+				      int *err);
 /* Forget a domain: its nodes, its connection, fires @releaseDomain. */
 void xs_domain_release(struct xs_core *core, struct xs_domain *d);
 void xs_domain_shutdown(struct xs_core *core, struct xs_domain *d);

@@ -12,7 +12,7 @@
 struct event;
 struct event_base;
 
-#define XSD_MAX_FDS 8
+#define XSD_MAX_FDS   8
 #define XSD_PAGE_SIZE 4096
 
 struct ring {

@@ -10,7 +10,10 @@ struct xs_list {
 	struct xs_list *next, *prev;
 };
 
-#define XS_LIST_INIT(name) { &(name), &(name) }
+#define XS_LIST_INIT(name)                                                                         \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
 
 static inline void xs_list_init(struct xs_list *l)
 {
@@ -39,17 +42,17 @@ static inline void xs_list_del(struct xs_list *n)
 
 #define xs_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-#define xs_list_first(l, type, member)                                                            \
+#define xs_list_first(l, type, member)                                                             \
 	(xs_list_empty(l) ? NULL : xs_container_of((l)->next, type, member))
 
-#define xs_list_for_each(pos, l, type, member)                                                    \
-	for (pos = xs_container_of((l)->next, type, member); &pos->member != (l);               \
+#define xs_list_for_each(pos, l, type, member)                                                     \
+	for (pos = xs_container_of((l)->next, type, member); &pos->member != (l);                  \
 	     pos = xs_container_of(pos->member.next, type, member))
 
-#define xs_list_for_each_safe(pos, tmp, l, type, member)                                          \
-	for (pos = xs_container_of((l)->next, type, member),                                      \
-	    tmp = xs_container_of(pos->member.next, type, member);                                \
-	     &pos->member != (l);                                                                 \
+#define xs_list_for_each_safe(pos, tmp, l, type, member)                                           \
+	for (pos = xs_container_of((l)->next, type, member),                                       \
+	    tmp = xs_container_of(pos->member.next, type, member);                                 \
+	     &pos->member != (l);                                                                  \
 	     pos = tmp, tmp = xs_container_of(tmp->member.next, type, member))
 
 #endif

@@ -125,10 +125,11 @@ static inline struct tmsg take_reply(struct tc *t, uint32_t req_id)
 
 /* Send one request; returns 0 (reply copied to out) or the error's errno. */
 static inline int req(struct tc *t, uint32_t type, uint32_t tx, const void *payload, size_t len,
-	       struct tmsg *out)
+		      struct tmsg *out)
 {
-	struct xsd_sockmsg h = { .type = type, .req_id = ++t->req, .tx_id = tx,
-				 .len = (uint32_t)len };
+	struct xsd_sockmsg h = {
+		.type = type, .req_id = ++t->req, .tx_id = tx, .len = (uint32_t)len
+	};
 	uint8_t buf[sizeof(h) + XENSTORE_PAYLOAD_MAX];
 	struct tmsg m;
 

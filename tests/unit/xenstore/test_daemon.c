@@ -304,17 +304,29 @@ static void expect_read(const char *path, const char *val)
 static void test_domain_tree(void **state)
 {
 	struct xsd_dominfo di = {
-		.domid = 3, .name = "guest", .max_memkb = 524288, .target_memkb = 524288,
-		.max_vcpus = 2, .avail_vcpus = 1, .store_port = 1, .store_mfn = 4660,
-		.console_port = 2, .console_mfn = 4661,
+		.domid = 3,
+		.name = "guest",
+		.max_memkb = 524288,
+		.target_memkb = 524288,
+		.max_vcpus = 2,
+		.avail_vcpus = 1,
+		.store_port = 1,
+		.store_mfn = 4660,
+		.console_port = 2,
+		.console_mfn = 4661,
 		.uuid = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8 },
 	};
-	static const char *const vbd_back[] = { "frontend-id", "3", "online", "1", "state", "1",
-						"params", "/tmp/disk.img", NULL };
-	static const char *const vbd_front[] = { "backend-id", "0", "virtual-device", "51712",
-						 "state", "1", NULL };
-	struct xsd_device vbd = { .kind = "vbd", .domid = 3, .devid = 51712,
-				  .backend = vbd_back, .frontend = vbd_front };
+	static const char *const vbd_back[] = { "frontend-id", "3", "online", "1",
+						"state",       "1", "params", "/tmp/disk.img",
+						NULL };
+	static const char *const vbd_front[] = { "backend-id", "0",	"virtual-device",
+						 "51712",      "state", "1",
+						 NULL };
+	struct xsd_device vbd = { .kind = "vbd",
+				  .domid = 3,
+				  .devid = 51712,
+				  .backend = vbd_back,
+				  .frontend = vbd_front };
 	struct guest g;
 	char *v;
 

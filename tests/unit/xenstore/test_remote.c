@@ -70,8 +70,9 @@ struct launcher {
 static int do_setup_domain(void *p)
 {
 	struct launcher *l = p;
-	struct xsd_dominfo di = { .domid = 2, .name = "remote-guest", .max_vcpus = 1,
-				  .store_mfn = 3, .store_port = 1 };
+	struct xsd_dominfo di = {
+		.domid = 2, .name = "remote-guest", .max_vcpus = 1, .store_mfn = 3, .store_port = 1
+	};
 	int err;
 
 	l->r = xsd_remote_connect(sock);

@@ -304,7 +304,11 @@ static void test_directory_part(void **state)
 	assert_int_equal(glen, alen);
 	assert_memory_equal(got, all, alen);
 	/* Past the end: generation and an empty list. */
-	assert_int_equal(req(d0, XS_DIRECTORY_PART, 0, ARG("/dp\0" "99999"), &m), 0);
+	assert_int_equal(req(d0, XS_DIRECTORY_PART, 0,
+			     ARG("/dp\0"
+				 "99999"),
+			     &m),
+			 0);
 	assert_int_equal(m.h.len, strlen(gen) + 2);
 	free((void *)gen);
 }
@@ -326,12 +330,27 @@ static void test_domain_ops(void **state)
 	expect_event(w, "@introduceDomain", "in");
 	expect_event(w, "@releaseDomain", "out");
 
-	assert_int_equal(req(d0, XS_INTRODUCE, 0, ARG("7\0" "1234\0" "3"), NULL), 0);
+	assert_int_equal(req(d0, XS_INTRODUCE, 0,
+			     ARG("7\0"
+				 "1234\0"
+				 "3"),
+			     NULL),
+			 0);
 	expect_event(w, "@introduceDomain", "in");
 	assert_int_equal(xone(d0, XS_IS_DOMAIN_INTRODUCED, 0, "7", &m), 0);
 	assert_string_equal(m.data, "T");
-	assert_int_equal(req(d0, XS_INTRODUCE, 0, ARG("7\0" "1234\0" "0"), NULL), EINVAL);
-	assert_int_equal(req(d0, XS_INTRODUCE, 0, ARG("0\0" "1234\0" "3"), NULL), EINVAL);
+	assert_int_equal(req(d0, XS_INTRODUCE, 0,
+			     ARG("7\0"
+				 "1234\0"
+				 "0"),
+			     NULL),
+			 EINVAL);
+	assert_int_equal(req(d0, XS_INTRODUCE, 0,
+			     ARG("0\0"
+				 "1234\0"
+				 "3"),
+			     NULL),
+			 EINVAL);
 	assert_int_equal(xone(d0, XS_RESUME, 0, "7", NULL), 0);
 	assert_int_equal(xone(d0, XS_RESUME, 0, "8", NULL), ENOENT);
 	assert_int_equal(xone(d0, XS_RELEASE, 0, "7", NULL), 0);
@@ -382,10 +401,22 @@ static void test_control(void **state)
 	assert_int_equal(xone(d0, XS_CONTROL, 0, "no-such-command", NULL), EINVAL);
 	assert_int_equal(xone(d0, XS_CONTROL, 0, "quota", &m), 0);
 	assert_non_null(strstr(m.data, "nodes"));
-	assert_int_equal(req(d0, XS_CONTROL, 0, ARG("quota\0set\0nodes\0" "77"), NULL), 0);
+	assert_int_equal(req(d0, XS_CONTROL, 0,
+			     ARG("quota\0set\0nodes\0"
+				 "77"),
+			     NULL),
+			 0);
 	assert_int_equal(core->quota.nodes, 77);
-	assert_int_equal(req(d0, XS_CONTROL, 0, ARG("quota\0set\0bogus\0" "1"), NULL), EINVAL);
-	assert_int_equal(req(d0, XS_CONTROL, 0, ARG("quota\0set\0nodes\0" "0"), NULL), EINVAL);
+	assert_int_equal(req(d0, XS_CONTROL, 0,
+			     ARG("quota\0set\0bogus\0"
+				 "1"),
+			     NULL),
+			 EINVAL);
+	assert_int_equal(req(d0, XS_CONTROL, 0,
+			     ARG("quota\0set\0nodes\0"
+				 "0"),
+			     NULL),
+			 EINVAL);
 }
 
 static void test_node_size_quota(void **state)

@@ -225,7 +225,7 @@ static void test_watch_basic(void **state)
 	expect_event(w, "/w", "tok");
 	assert_int_equal(xwrite(d0, "/w/child/deeper", "1"), 0);
 	expect_event(w, "/w/child/deeper", "tok");
-	assert_int_equal(xwrite(d0, "/wx", "1"), 0); /* not a child */
+	assert_int_equal(xwrite(d0, "/wx", "1"), 0);		/* not a child */
 	assert_int_equal(xone(d0, XS_MKDIR, 0, "/w", NULL), 0); /* exists: no change */
 	expect_no_event(w);
 	assert_int_equal(xchmod(d0, "/w", "n0 r3"), 0);
@@ -317,7 +317,11 @@ static void test_watch_depth(void **state)
 	struct tc *d0 = client(0, false);
 	struct tc *w = client(0, false);
 
-	assert_int_equal(req(w, XS_WATCH, 0, ARG("/dd\0t\0" "1"), NULL), 0);
+	assert_int_equal(req(w, XS_WATCH, 0,
+			     ARG("/dd\0t\0"
+				 "1"),
+			     NULL),
+			 0);
 	expect_event(w, "/dd", "t");
 	assert_int_equal(xwrite(d0, "/dd/x/y", "1"), 0);
 	expect_no_event(w);
@@ -440,7 +444,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_txn_commit, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_txn_abort, setup_core, teardown_core),
-		cmocka_unit_test_setup_teardown(test_txn_snapshot_conflict, setup_core, teardown_core),
+		cmocka_unit_test_setup_teardown(test_txn_snapshot_conflict, setup_core,
+						teardown_core),
 		cmocka_unit_test_setup_teardown(test_txn_two_writers, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_txn_disjoint, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_txn_structure, setup_core, teardown_core),
