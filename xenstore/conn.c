@@ -11,6 +11,8 @@
 
 /* Socket clients are trusted but still must not make us buffer forever. */
 #define XS_PRIV_OUT_LIMIT (4u << 20)
+/* Queued messages compared when deduplicating a watch event. */
+#define XS_DEDUP_SCAN 64
 
 struct xs_conn *xs_conn_new(struct xs_core *core, uint32_t domid, bool is_domain,
 			    const struct xs_conn_ops *ops, void *opaque)
@@ -195,20 +197,26 @@ int xs_conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
 		return 0;
 	if (is_event) {
 		const char *path = data;
-		struct xs_outmsg *o;
-		bool first = true;
+		const struct xs_list *it;
+		const struct xs_list *head = c->outq.next;
+		unsigned int scanned = 0;
 
-		/* An identical event still waiting is enough (not for @specials). */
-		if (path[0] != '@') {
-			xs_list_for_each (o, &c->outq, struct xs_outmsg, link) {
-				if (!(first && c->out_off) && o->is_event &&
-				    o->len == sizeof(hdr) + len &&
-				    !memcmp(o->data + sizeof(hdr), data, len))
-					return 0;
-				first = false;
-			}
+		/*
+		 * An identical event still waiting is enough (not for @specials).
+		 * Only the newest few are compared: a long backlog must not make
+		 * every new event cost a scan of all of it.
+		 */
+		for (it = c->outq.prev; path[0] != '@' && it != &c->outq && scanned < XS_DEDUP_SCAN;
+		     it = it->prev, scanned++) {
+			const struct xs_outmsg *o = xs_container_of(it, struct xs_outmsg, link);
+
+			if (o->is_event && !(it == head && c->out_off) &&
+			    o->len == sizeof(hdr) + len && !memcmp(o->data + sizeof(hdr), data, len))
+				return 0;
 		}
-		if (xs_conn_unpriv(c) && q->pending_events && c->out_events >= q->pending_events) {
+		/* A client that stops reading must not make us queue forever. */
+		if ((xs_conn_unpriv(c) && q->pending_events && c->out_events >= q->pending_events) ||
+		    (!xs_conn_unpriv(c) && c->out_bytes >= XS_PRIV_OUT_LIMIT)) {
 			xs_log(c->core, XS_LOG_ERR,
 			       "domain %u: too many pending watch events, "
 			       "dropping one for %s",

@@ -373,6 +373,38 @@ static void test_watch_quota(void **state)
 	assert_int_equal(d5->c->nwatches, 4);
 }
 
+static void test_event_backlog_bounded(void **state)
+{
+	struct tc *d0 = client(0, false);
+	struct tc *d5 = client(5, true);
+	/* Watchers that never read (not drained by the harness). */
+	struct xs_conn *lazy0 = xs_conn_new(core, 0, false, NULL, NULL);
+	struct xs_conn *lazy5 = xs_conn_new(core, 5, true, NULL, NULL);
+	struct xsd_sockmsg h = { .type = XS_WATCH, .len = 4 };
+	uint8_t buf[sizeof(h) + 4];
+	char longname[1801], path[1900];
+	int i;
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), "/\0t", 4);
+	assert_int_equal(xs_conn_feed(lazy0, buf, sizeof(buf)), (long)sizeof(buf));
+	assert_int_equal(xs_conn_feed(lazy5, buf, sizeof(buf)), (long)sizeof(buf));
+	assert_int_equal(xchmod(d0, "/", "r0"), 0);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	/* ~1.8 KiB per event: 4000 of them are far more than 4 MiB. */
+	for (i = 0; i < 4000; i++) {
+		snprintf(path, sizeof(path), "/flood/%d/%s", i, longname);
+		assert_int_equal(xwrite(d0, path, ""), 0);
+	}
+	assert_true(lazy5->out_events <= core->quota.pending_events);
+	assert_true(lazy0->out_bytes < (4u << 20) + 8192);
+	assert_true(lazy0->out_bytes > (4u << 20) - 8192);
+	(void)d5;
+	xs_conn_free(lazy0);
+	xs_conn_free(lazy5);
+}
+
 static void test_outstanding_quota(void **state)
 {
 	struct tc *d5 = client(5, true);
@@ -462,6 +494,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_watch_special, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_watch_quota, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_outstanding_quota, setup_core, teardown_core),
+		cmocka_unit_test_setup_teardown(test_event_backlog_bounded, setup_core, teardown_core),
 		cmocka_unit_test_setup_teardown(test_random_input, setup_core, teardown_core),
 	};
 
