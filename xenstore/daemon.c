@@ -267,10 +267,13 @@ bool xsd_domain_is_introduced(struct xsd *x, uint32_t domid)
 
 static void hook_release(void *opaque, uint32_t domid)
 {
-	struct ring *r = ring_find(opaque, domid);
+	struct xsd *x = opaque;
+	struct ring *r = ring_find(x, domid);
 
 	if (r)
 		ring_free(r);
+	if (x->opts.released)
+		x->opts.released(x->opts.released_opaque, domid);
 }
 
 /* Raise a remote launcher's event channel: it polls this eventfd. */

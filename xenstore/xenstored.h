@@ -32,6 +32,12 @@ struct xsd_options {
 	void *log_opaque;
 	/* Log every request (also switchable with CONTROL log on|off). */
 	bool trace;
+	/*
+	 * A domain was released (RELEASE from a host tool, or
+	 * xsd_domain_release): its ring is no longer served.  May be NULL.
+	 */
+	void (*released)(void *opaque, uint32_t domid);
+	void *released_opaque;
 };
 
 /* Create a daemon on base (opts may be NULL).  NULL on allocation failure. */

@@ -30,9 +30,16 @@ static void quiet_log(void *opaque, int level, const char *msg)
 {
 }
 
+static uint32_t released_domid;
+
+static void on_released(void *opaque, uint32_t domid)
+{
+	released_domid = domid;
+}
+
 static int setup(void **state)
 {
-	struct xsd_options o = { .log = quiet_log };
+	struct xsd_options o = { .log = quiet_log, .released = on_released };
 
 	base = event_base_new();
 	xsd = xsd_new(base, &o);
@@ -227,8 +234,10 @@ static void test_guest_roundtrip(void **state)
 	guest_expect(&g, XS_ERROR, "ENOENT");
 	guest_send(&g, XS_READ, "/tool", 6);
 	guest_expect(&g, XS_ERROR, "EACCES");
+	released_domid = 0;
 	assert_int_equal(xsd_domain_release(xsd, 5), 0);
 	assert_false(xsd_domain_is_introduced(xsd, 5));
+	assert_int_equal(released_domid, 5);
 	free(g.page);
 }
 
