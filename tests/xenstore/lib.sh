@@ -2,7 +2,7 @@
 # Shared by the xenstore integration tests: start a private daemon on a
 # temporary socket, point libxenstore/pyxs at it, count checks.
 
-: "${XENSTORED_BIN:?set XENSTORED_BIN to the xenkvm-xenstored binary}"
+: "${XENSTORED_BIN:?set XENSTORED_BIN to the daemon command (xenkvm-xenstored, or 'xenkvm xenstored')}"
 PASS=0
 FAIL=0
 TMP=$(mktemp -d /tmp/xs-it.XXXXXX)
@@ -10,7 +10,8 @@ export XENSTORED_PATH="$TMP/xenstored.sock"
 DAEMON_PID=
 
 start_daemon() {
-	"$XENSTORED_BIN" --socket "$XENSTORED_PATH" "$@" 2>"$TMP/daemon.log" &
+	# Unquoted on purpose: may be "path/to/xenkvm xenstored".
+	$XENSTORED_BIN --socket "$XENSTORED_PATH" "$@" 2>"$TMP/daemon.log" &
 	DAEMON_PID=$!
 	i=0
 	while [ ! -S "$XENSTORED_PATH" ]; do
