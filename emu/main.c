@@ -14,9 +14,10 @@
 #include <linux/kvm.h>
 
 #include "xenkvm.h"
+#include "backend.h"
 
 #ifdef HAVE_XENSTORED
-int xk_xenstored_main(int argc, char **argv);
+#include "xenstored.h"
 #endif
 
 void xk_err(const char *fmt, ...)
@@ -53,6 +54,7 @@ static void usage(FILE *f)
 	      "      --timeout SECONDS   stop the guest after this long (exit status 6)\n"
 	      "      --scramble-p2m      give the guest non-contiguous machine frames\n"
 	      "      --trace-hypercalls  log every hypercall with arguments and result\n"
+	      "      --xenstore-socket PATH  serve the guest's xenstore to host tools there\n"
 	      "  -v, --verbose           launcher diagnostics on stderr\n"
 	      "\n"
 	      "Exit status of run: 0 guest powered off, 1 launcher error, 2 guest reboot,\n"
@@ -85,7 +87,34 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 struct loop {
 	struct xk_vm *vm;
 	struct event_base *base;
+	struct xk_console *console;
+#ifdef HAVE_XENSTORED
+	struct xsd *xsd;
+#endif
 };
+
+/* Raise a guest event-channel port from the host: the stub drains the
+ * host_pending bits when the MSI arrives (architecture.md, stub channels). */
+static void notify_guest(void *opaque, uint32_t port)
+{
+	struct xk_vm *vm = opaque;
+	volatile uint64_t *pending = (volatile uint64_t *)(vm->stub + vm->bi->host_pending_off);
+	struct kvm_msi msi = {.address_lo = 0xfee00000, .data = XK_VEC_EVENT};
+
+	if (port >= XK_HOST_PORTS)
+		return;
+	__atomic_fetch_or(&pending[port / 64], 1ULL << (port % 64), __ATOMIC_RELEASE);
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && vm->opt.verbose)
+		perror("xenkvm: KVM_SIGNAL_MSI");
+}
+
+#ifdef HAVE_XENSTORED
+static void notify_store(void *opaque)
+{
+	struct xk_vm *vm = opaque;
+	notify_guest(vm, vm->bi->store_port);
+}
+#endif
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
@@ -121,11 +150,62 @@ static void on_doorbell(evutil_socket_t fd, short what, void *arg)
 
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	/* Ports the guest notified; the console/xenstore backends consume
-	 * them once they exist. */
-	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++)
-		if (notify[w])
-			__atomic_exchange_n(&notify[w], 0, __ATOMIC_ACQ_REL);
+	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++) {
+		if (!notify[w])
+			continue;
+		uint64_t bits = __atomic_exchange_n(&notify[w], 0, __ATOMIC_ACQ_REL);
+		while (bits) {
+			uint32_t port = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			if (port == l->vm->bi->console_port && l->console)
+				xk_console_kick(l->console);
+#ifdef HAVE_XENSTORED
+			else if (port == l->vm->bi->store_port && l->xsd)
+				xsd_domain_kick(l->xsd, 1);
+#endif
+		}
+	}
+}
+
+static int setup_backends(struct loop *l)
+{
+	struct xk_vm *vm = l->vm;
+	const struct xk_boot_info *bi = vm->bi;
+	struct xk_evtchn_ops ev = {notify_guest, vm};
+	uint64_t nr_pages = vm->ram_size >> 12;
+
+	if (bi->console_frame >= nr_pages || bi->store_frame >= nr_pages) {
+		xk_err("internal: console/xenstore frames outside RAM");
+		return -1;
+	}
+	l->console = xk_console_new(l->base, (void *)(vm->ram + bi->console_frame * 4096),
+				    bi->console_port, &ev, STDIN_FILENO, STDOUT_FILENO);
+	if (!l->console)
+		return -1;
+#ifdef HAVE_XENSTORED
+	l->xsd = xsd_new(l->base, NULL);
+	if (!l->xsd)
+		return -1;
+	struct xsd_dominfo info = {
+		.domid = 1, .name = "xenkvm-guest", .max_memkb = vm->ram_size >> 10,
+		.target_memkb = vm->ram_size >> 10, .max_vcpus = vm->nr_vcpus,
+		.store_port = bi->store_port, .store_mfn = bi->store_frame,
+		.console_port = bi->console_port, .console_mfn = bi->console_frame,
+	};
+	for (int i = 0; i < 16; i++)
+		info.uuid[i] = (uint8_t)(0x5a ^ i);
+	if (xsd_domain_write_tree(l->xsd, &info) ||
+	    xsd_domain_introduce(l->xsd, 1, (void *)(vm->ram + bi->store_frame * 4096),
+				 notify_store, vm)) {
+		xk_err("cannot set up the guest's xenstore connection");
+		return -1;
+	}
+	if (vm->opt.xenstore_socket && xsd_listen(l->xsd, vm->opt.xenstore_socket)) {
+		xk_err("cannot listen on %s", vm->opt.xenstore_socket);
+		return -1;
+	}
+#endif
+	return 0;
 }
 
 static int setup_doorbell(struct xk_vm *vm)
@@ -154,6 +234,7 @@ static int cmd_run(int argc, char **argv)
 		{"timeout", required_argument, NULL, 't'},
 		{"scramble-p2m", no_argument, NULL, 's'},
 		{"trace-hypercalls", no_argument, NULL, 'T'},
+		{"xenstore-socket", required_argument, NULL, 'X'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -220,6 +301,9 @@ static int cmd_run(int argc, char **argv)
 		case 'T':
 			vm.opt.trace_hypercalls = true;
 			break;
+		case 'X':
+			vm.opt.xenstore_socket = optarg;
+			break;
 		case 'v':
 			vm.opt.verbose = true;
 			break;
@@ -253,7 +337,7 @@ static int cmd_run(int argc, char **argv)
 	pthread_mutex_init(&vm.lock, NULL);
 
 	int rc = XK_EXIT_ERROR;
-	struct loop l = {&vm, NULL};
+	struct loop l = {.vm = &vm};
 	struct event *evs[6] = {NULL};
 	if (vm.stop_fd < 0 || xk_kvm_open(&vm) || xk_domain_build(&vm) || setup_doorbell(&vm))
 		goto out;
@@ -263,6 +347,8 @@ static int cmd_run(int argc, char **argv)
 		xk_err("cannot create the event loop");
 		goto out;
 	}
+	if (setup_backends(&l))
+		goto out;
 	evs[0] = event_new(l.base, vm.stop_fd, EV_READ | EV_PERSIST, on_stop, &l);
 	evs[1] = event_new(l.base, vm.doorbell_fd, EV_READ | EV_PERSIST, on_doorbell, &l);
 	evs[2] = evsignal_new(l.base, SIGINT, on_signal, &l);
@@ -305,6 +391,11 @@ static int cmd_run(int argc, char **argv)
 				(unsigned long long)vm.vcpu[i].nr_exits,
 				(unsigned long long)vm.vcpu[i].nr_io_exits);
 out:
+	xk_console_free(l.console); /* drains what the guest wrote last */
+#ifdef HAVE_XENSTORED
+	if (l.xsd)
+		xsd_free(l.xsd);
+#endif
 	for (int i = 0; i < 6; i++)
 		if (evs[i])
 			event_free(evs[i]);

@@ -32,6 +32,7 @@ struct xk_options {
 	bool trace_hypercalls;
 	bool scramble_p2m;
 	bool verbose;
+	const char *xenstore_socket;
 };
 
 struct xk_vcpu {

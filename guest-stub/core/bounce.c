@@ -192,5 +192,6 @@ __attribute__((noreturn)) void exit_to_guest(struct pcpu *pc)
 	r->cs = plat_hw_cs(pc, v->in_kernel, !v->in_kernel && (r->cs == 0x23));
 	r->ss = plat_hw_ss(pc, v->in_kernel);
 	r->rflags = (r->rflags & ~X86_EFLAGS_IOPL) | X86_EFLAGS_IF;
+	plat_before_enter(pc);
 	plat_enter_guest(pc);
 }

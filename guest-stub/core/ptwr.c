@@ -3,7 +3,7 @@
  * Writable page tables: Linux stores PTEs directly into its L1 tables, which
  * are mapped read-only; the write faults and is emulated here (Xen's
  * pv/ro-page-fault.c).  Handled: mov (register or immediate), xchg,
- * cmpxchg, and/or/xor, bt/bts/btr/btc — 4 or 8 bytes, naturally aligned,
+ * cmpxchg, and/or/xor, bt/bts/btr/btc — 1, 2, 4 or 8 bytes, naturally aligned,
  * lock prefix allowed.  The new entry is validated like an mmu_update.
  */
 #include "core.h"
@@ -14,7 +14,7 @@ enum op { OP_MOV, OP_XCHG, OP_CMPXCHG, OP_AND, OP_OR, OP_XOR, OP_BT, OP_BTS, OP_
 struct insn {
 	enum op op;
 	unsigned len;   /* total length */
-	unsigned size;  /* operand bytes: 4 or 8 */
+	unsigned size;  /* operand bytes: 1, 2, 4 or 8 */
 	unsigned reg;   /* ModRM.reg (with REX.R) for register sources */
 	bool has_imm;
 	uint64_t imm;
@@ -59,16 +59,37 @@ static bool decode(const uint8_t *b, unsigned n, struct insn *in)
 	unsigned i = 0, rex = 0;
 	int ml;
 
+	bool opsz16 = false;
+
 	memset(in, 0, sizeof(*in));
 	while (i < n && (b[i] == 0xf0 || b[i] == 0x2e || b[i] == 0x3e || b[i] == 0x26 ||
-			 b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65))
+			 b[i] == 0x36 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x66)) {
+		if (b[i] == 0x66)
+			opsz16 = true;
 		i++;
+	}
 	if (i < n && (b[i] & 0xf0) == 0x40)
 		rex = b[i++];
 	if (i >= n)
 		return false;
-	in->size = (rex & 8) ? 8 : 4;
+	in->size = (rex & 8) ? 8 : opsz16 ? 2 : 4;
 	uint8_t op = b[i++];
+	/* Byte forms (Linux's clear_bit/set_bit on a constant bit compile to
+	 * andb/orb on the PTE byte): 88 mov, 86 xchg, 20/08/30 and/or/xor,
+	 * c6 /0 and 80 /1 /4 /6 with imm8. */
+	static const uint8_t byte_ops[][2] = {{0x88, 0x89}, {0x86, 0x87}, {0x20, 0x21},
+					      {0x08, 0x09}, {0x30, 0x31}, {0xc6, 0xc7},
+					      {0x80, 0x81}};
+	for (unsigned k = 0; k < ARRAY_SIZE(byte_ops); k++) {
+		if (op == byte_ops[k][0]) {
+			op = byte_ops[k][1];
+			in->size = 1;
+			/* AH..BH (reg 4-7 without REX) are not supported */
+			if (op != 0xc7 && op != 0x81 && !rex && i < n && ((b[i] >> 3) & 7) >= 4)
+				return false;
+			break;
+		}
+	}
 	unsigned reg = i < n ? ((b[i] >> 3) & 7) | ((rex & 4) ? 8 : 0) : 0;
 	in->reg = reg;
 
@@ -101,11 +122,13 @@ static bool decode(const uint8_t *b, unsigned n, struct insn *in)
 		if (ml < 0)
 			return false;
 		i += (unsigned)ml;
-		unsigned isz = op == 0x83 ? 1 : 4;
+		unsigned isz = (op == 0x83 || in->size == 1) ? 1 : in->size == 2 ? 2 : 4;
 		if (i + isz > n)
 			return false;
-		int64_t v = isz == 1 ? (int8_t)b[i] : (int32_t)(b[i] | b[i + 1] << 8 |
-								b[i + 2] << 16 | (uint32_t)b[i + 3] << 24);
+		int64_t v = isz == 1   ? (int8_t)b[i] :
+			    isz == 2   ? (int16_t)(b[i] | b[i + 1] << 8) :
+					 (int32_t)(b[i] | b[i + 1] << 8 | b[i + 2] << 16 |
+						   (uint32_t)b[i + 3] << 24);
 		in->imm = (uint64_t)v;
 		in->has_imm = true;
 		in->len = i + isz;
@@ -184,11 +207,10 @@ bool ptwr_emulate(struct pcpu *pc, struct cpu_regs *regs, uint64_t cr2)
 		return false; /* only naturally aligned accesses, as Xen */
 
 	uint64_t *slot = (uint64_t *)gpa_to_virt((target << PAGE_SHIFT) | (cr2 & 0xff8));
-	unsigned shift = in.size == 4 ? (unsigned)(cr2 & 4) * 8 : 0;
-	uint64_t mask = in.size == 4 ? 0xffffffffULL << shift : ~0ULL;
-	uint64_t src = in.has_imm ? in.imm : *gpr(regs, in.reg);
-	if (in.size == 4)
-		src &= 0xffffffffULL;
+	unsigned shift = (unsigned)(cr2 & 7) * 8;
+	uint64_t width = in.size == 8 ? ~0ULL : (1ULL << (in.size * 8)) - 1;
+	uint64_t mask = width << shift;
+	uint64_t src = (in.has_imm ? in.imm : *gpr(regs, in.reg)) & width;
 
 	for (;;) {
 		uint64_t old = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -203,7 +225,7 @@ bool ptwr_emulate(struct pcpu *pc, struct cpu_regs *regs, uint64_t cr2)
 			res = src;
 			break;
 		case OP_CMPXCHG: {
-			uint64_t acc = *gpr(regs, 0) & (in.size == 4 ? 0xffffffffULL : ~0ULL);
+			uint64_t acc = *gpr(regs, 0) & width;
 			if (cur == acc) {
 				res = src;
 				flags |= X86_EFLAGS_ZF;
@@ -215,9 +237,8 @@ bool ptwr_emulate(struct pcpu *pc, struct cpu_regs *regs, uint64_t cr2)
 		case OP_AND:
 		case OP_OR:
 		case OP_XOR:
-			res = in.op == OP_AND ? cur & src : in.op == OP_OR ? cur | src : cur ^ src;
-			if (in.size == 4)
-				res &= 0xffffffffULL;
+			res = (in.op == OP_AND ? cur & src : in.op == OP_OR ? cur | src : cur ^ src) &
+			      width;
 			if (!res)
 				flags |= X86_EFLAGS_ZF;
 			if (res >> (in.size * 8 - 1))
@@ -248,10 +269,11 @@ bool ptwr_emulate(struct pcpu *pc, struct cpu_regs *regs, uint64_t cr2)
 			}
 			put_l1e(old);
 		}
-		if (in.op == OP_XCHG)
-			*gpr(regs, in.reg) = cur;
-		if (in.op == OP_CMPXCHG && !write)
-			*gpr(regs, 0) = in.size == 4 ? cur : cur;
+		/* Register results: 4-byte writes zero-extend, 1/2-byte merge. */
+		if (in.op == OP_XCHG || (in.op == OP_CMPXCHG && !write)) {
+			uint64_t *dst = gpr(regs, in.op == OP_XCHG ? in.reg : 0);
+			*dst = in.size >= 4 ? cur : (*dst & ~width) | cur;
+		}
 		if (in.op == OP_CMPXCHG || in.op == OP_AND || in.op == OP_OR || in.op == OP_XOR ||
 		    in.op >= OP_BT)
 			regs->rflags = flags;

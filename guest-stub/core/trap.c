@@ -35,6 +35,7 @@ void guest_regs_dump(struct pcpu *pc, const struct cpu_regs *r, char *buf, size_
 
 static void handle_interrupt(struct pcpu *pc, unsigned vector)
 {
+	pc->irq_seen = true;
 	switch (vector) {
 	case XK_VEC_EVENT:
 		pc->softirq |= SOFTIRQ_EVENT;
@@ -118,9 +119,12 @@ static void guest_exception(struct pcpu *pc, struct cpu_regs *regs)
 		if (v->in_kernel && (regs->error_code & 3) == 3 && ptwr_emulate(pc, regs, cr2))
 			return;
 		v->vi->arch.cr2 = cr2;
-		/* The U bit reflects the guest's mode, not the hardware CPL. */
+		/* The U bit reflects the guest's mode, not the hardware CPL
+		 * (PVM reports user-mode faults without it). */
 		if (v->in_kernel)
 			regs->error_code &= ~4ULL;
+		else
+			regs->error_code |= 4ULL;
 		break;
 	}
 	}

@@ -59,6 +59,10 @@ void plat_early_entry(uint64_t vcpu_id, struct xk_boot_info *bi);
 /* An interrupt was taken inside the stub at regs (idle-race fixups). */
 void plat_interrupted(struct pcpu *pc, struct cpu_regs *regs);
 
+/* Last chance before plat_enter_guest(): repair hardware state a host may
+ * have changed behind the stub's back (PVM: GS base after interrupts). */
+void plat_before_enter(struct pcpu *pc);
+
 /* Short platform name for logs. */
 const char *plat_name(void);
 

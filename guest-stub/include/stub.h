@@ -107,6 +107,7 @@ struct pcpu {
 	struct cpu_regs *guest_regs; /* frame at the stack top */
 	volatile uint8_t softirq;    /* SOFTIRQ_* bits set from interrupt handlers */
 	uint64_t in_stub_fault;      /* nesting guard for stub faults */
+	volatile bool irq_seen;      /* an interrupt was delivered since the last check */
 };
 #define SOFTIRQ_EVENT 1
 #define SOFTIRQ_TIMER 2
@@ -119,7 +120,7 @@ struct pcpu {
 #define AREA_VIF_OFF   0x2000
 #define AREA_ENTRY_OFF 0x3000 /* copy of entry.S's entry block (8 KiB) */
 #define AREA_IDT_OFF   0x5000
-#define AREA_IST_OFF   0x6000 /* IST stack for #DF/NMI/#MC, top at 0x7000 */
+#define AREA_IST_OFF   0x6000 /* three 2 KiB IST stacks (x86.c), up to 0x7800 */
 #define AREA_STACK_TOP XK_VCPU_AREA_SIZE
 
 _Static_assert(sizeof(struct pcpu) <= AREA_VIF_OFF, "pcpu fits below the VIF page");

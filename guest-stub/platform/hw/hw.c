@@ -62,6 +62,10 @@ void plat_interrupted(struct pcpu *pc, struct cpu_regs *regs)
 {
 }
 
+void plat_before_enter(struct pcpu *pc)
+{
+}
+
 __attribute__((noreturn)) void plat_enter_guest(struct pcpu *pc)
 {
 	eb_return(pc, eb_restore_hw);

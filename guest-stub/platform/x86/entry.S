@@ -64,7 +64,16 @@ eb_syscall:
 /* Frame relocation for traps.  Stack: vector, error, rip, cs, rflags, rsp,
  * ss. */
 eb_prologue:
-	push	%rax
+	/* PVM delivers interrupts with VIF.if_ still set, on their own IST
+	 * stack: clear it before anything else so that no second interrupt
+	 * reuses that stack before the frame has moved.  An interrupt only
+	 * arrives while if_ is set, so what it interrupted goes on with if_
+	 * clear and sets it again itself (exit path, idle, irq_enable).  On hw
+	 * the VIF page is unused. */
+	cmpl	$32, (%rsp)
+	jb	0f
+	movb	$0, PCPU(PCPU_VIF)
+0:	push	%rax
 	mov	24(%rsp), %rax		/* interrupted rip (rax, vector, error, rip) */
 	shr	$39, %rax
 	cmp	$STUB_SLOT, %rax
@@ -160,7 +169,9 @@ eb_restore_pvm:
 	add	$16, %rsp
 	movb	$1, PCPU(PCPU_VIF)
 eb_pvm_window:
-	nop
+	cmpb	$0, PCPU(PCPU_VIF + 1)	/* an interrupt waited while if_ was 0: */
+	jz	eb_pvm_iret
+	sti				/* one trap lets PVM inject it (-> eb_retry) */
 eb_pvm_iret:
 	iretq
 eb_retry:				/* rsp: the guest's iret frame */

@@ -61,9 +61,12 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	/* TSS: rsp0 = stack top; ist1 for NMI/#DF/#MC; no I/O bitmap. */
 	uint8_t *tss = pcpu_tss(pc);
 	memset(tss, 0, TSS_BYTES);
-	uint64_t rsp0 = area + AREA_STACK_TOP, ist1 = area + AREA_IST_OFF + 0x1000;
+	uint64_t rsp0 = area + AREA_STACK_TOP;
 	memcpy(tss + 4, &rsp0, 8);
-	memcpy(tss + 36, &ist1, 8);
+	for (unsigned i = 0; i < 3; i++) { /* IST1..3: 2 KiB each */
+		uint64_t ist = area + AREA_IST_OFF + 0x800 * (i + 1);
+		memcpy(tss + 36 + 8 * i, &ist, 8);
+	}
 	uint16_t iomap = TSS_BYTES;
 	memcpy(tss + 102, &iomap, 2);
 	uint64_t tb = (uint64_t)tss, lim = TSS_BYTES - 1;
@@ -77,7 +80,13 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	for (unsigned v = 0; v < 256; v++) {
 		uint64_t off = eb_addr(pc, eb_idt) + 16 * v;
 		unsigned dpl = (v == 3 || v == 4) ? 3 : 0; /* int3/into, as Xen */
-		unsigned ist = (v == 2 || v == 8 || v == 18) ? 1 : 0;
+		/* IST1 #DF/NMI/#MC; with ist_all also IST2 for the other
+		 * exceptions and IST3 for interrupts, so that an interrupt
+		 * during an exception's entry never reuses its stack. */
+		unsigned ist = (v == 2 || v == 8 || v == 18) ? 1 :
+			       !sel->ist_all		  ? 0 :
+			       v < 32			  ? 2 :
+							    3;
 		idt[2 * v] = (off & 0xffff) | ((uint64_t)sel->stub_cs << 16) |
 			     ((uint64_t)ist << 32) | ((uint64_t)(0x8e | (dpl << 5)) << 40) |
 			     (((off >> 16) & 0xffff) << 48);

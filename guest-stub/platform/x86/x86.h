@@ -36,6 +36,7 @@ static inline void wrmsr(uint32_t msr, uint64_t val)
 struct x86_selectors {
 	uint16_t stub_cs, stub_ss;
 	uint16_t kernel_cs, kernel_ss; /* guest kernel mode, hardware values */
+	bool ist_all; /* IST stacks for every vector (hosts that never switch stacks) */
 };
 
 /* Build and load GDT/IDT/TSS, SYSCALL MSRs and the per-vCPU trampoline. */
