@@ -74,7 +74,7 @@ struct fake_state {
 	int irq_disabled;
 	void (*idle_hook)(unsigned call);
 	unsigned idle_limit; /* then FAKE_ESC_IDLE inside FAKE_RUN, else a failure */
-	unsigned enter_calls;
+	unsigned enter_calls, before_enter_calls;
 	/* hostcalls */
 	unsigned hostcalls;
 	uint32_t hc_last_op;

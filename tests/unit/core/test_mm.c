@@ -557,6 +557,32 @@ static void test_ptwr_32bit_halves(void **state)
 	assert_int_equal(tbl(F_L1)[13], pte(25, P | U));
 }
 
+/* Linux's constant-bit clear_bit/set_bit become andb/orb on one PTE byte. */
+static void test_ptwr_byte_and_word(void **state)
+{
+	tbl(F_L1)[16] = pte(28, P | RW | U);
+	assert_true(PTWR(SLOT(16), 0x80, 0x27, 0xfd)); /* andb $~RW,(%rdi) */
+	assert_int_equal(tbl(F_L1)[16], pte(28, P | U));
+	assert_int_equal(r->rip, gva(code) + 3);
+	assert_int_equal(mmuext1(MMUEXT_PIN_L1_TABLE, 28, 0, NULL), 0); /* RW ref gone */
+	assert_false(PTWR(SLOT(16), 0x80, 0x0f, 0x02)); /* orb $RW on a table: refused */
+	assert_int_equal(tbl(F_L1)[16], pte(28, P | U));
+	/* mov %si,2(%rdi): bits 16..31 only */
+	tbl(F_L1)[17] = pte(29, P | U) | (1ULL << 63);
+	r->rsi = 0xffffffffffff0000ULL;
+	assert_true(PTWR(SLOT(17) + 2, 0x66, 0x89, 0x77, 0x02));
+	assert_int_equal(tbl(F_L1)[17], (29ULL << 12 & 0xffff) | P | U | (1ULL << 63));
+	/* mov %sil,(%rdi) (REX makes reg 6 SIL) */
+	tbl(F_L1)[18] = pte(30, P | U);
+	r->rsi = 0x100 | P;
+	assert_true(PTWR(SLOT(18), 0x40, 0x88, 0x37));
+	assert_int_equal(tbl(F_L1)[18], pte(30, P | U)); /* U forced again */
+	r->rsi = 0x100 | P | RW;
+	assert_true(PTWR(SLOT(18), 0x40, 0x88, 0x37));
+	assert_int_equal(tbl(F_L1)[18], pte(30, P | RW | U));
+	assert_int_not_equal(mmuext1(MMUEXT_PIN_L1_TABLE, 30, 0, NULL), 0); /* counted */
+}
+
 static void test_ptwr_declines(void **state)
 {
 	r->rsi = pte(26, P);
@@ -568,10 +594,12 @@ static void test_ptwr_declines(void **state)
 	assert_false(PTWR(VA(0), 0x48, 0x89, 0x37));
 	/* the L2 is mapped read-only too, but L2 writes are never emulated */
 	assert_false(PTWR(VA(5) + 8 * 7, 0x48, 0x89, 0x37));
-	/* instructions outside the set: stosq, movs, 16-bit mov */
+	/* instructions outside the set: stosq, movs, a high-byte register */
 	assert_false(PTWR(SLOT(14), 0x48, 0xab));
 	assert_false(PTWR(SLOT(14), 0x48, 0xa5));
-	assert_false(PTWR(SLOT(14), 0x66, 0x89, 0x37));
+	assert_false(PTWR(SLOT(14), 0x88, 0x37)); /* mov %dh,(%rdi) */
+	/* a 2-byte store at an odd address */
+	assert_false(PTWR(SLOT(14) + 1, 0x66, 0x89, 0x37));
 	assert_false(PTWR(SLOT(14), 0x48, 0x89, 0xc6)); /* register destination */
 	r->rip = FAKE_BAD_VA;
 	assert_false(ptwr_emulate(fake_pc(0), r, SLOT(14)));
@@ -622,6 +650,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup(test_ptwr_refuses_invalid_entry, setup),
 	cmocka_unit_test_setup(test_ptwr_rmw, setup),
 	cmocka_unit_test_setup(test_ptwr_32bit_halves, setup),
+	cmocka_unit_test_setup(test_ptwr_byte_and_word, setup),
 	cmocka_unit_test_setup(test_ptwr_declines, setup),
 };
 
