@@ -31,7 +31,8 @@ void fake_world_init(unsigned nr_vcpus, uint64_t tsc_khz)
 		region = aligned_alloc(4096, FAKE_REGION_SIZE);
 		ram = aligned_alloc(4096, FAKE_NR_PAGES * 4096);
 		for (unsigned i = 0; i < FAKE_MAX_VCPUS; i++)
-			pcpus[i] = aligned_alloc(4096, 4096 * ((sizeof(struct pcpu) + 4095) / 4096));
+			pcpus[i] =
+			    aligned_alloc(4096, 4096 * ((sizeof(struct pcpu) + 4095) / 4096));
 		assert_non_null(region);
 		assert_non_null(ram);
 	}
@@ -344,8 +345,8 @@ static struct sigaction saved_segv;
 static bool cr_trap_armed;
 
 static const int greg_of[16] = {
-	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
-	REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+    REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+    REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
 };
 
 static void cr_trap(int sig, siginfo_t *si, void *ctx)

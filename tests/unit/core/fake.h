@@ -20,41 +20,41 @@
 #include "core.h"
 #include "platform.h"
 
-#define FAKE_NR_PAGES  64
-#define FAKE_MAX_VCPUS 4
-#define FAKE_DOMID     7
+#define FAKE_NR_PAGES	  64
+#define FAKE_MAX_VCPUS	  4
+#define FAKE_DOMID	  7
 #define FAKE_CONSOLE_PORT 1
-#define FAKE_STORE_PORT   2
+#define FAKE_STORE_PORT	  2
 /* Guest addresses below this fault in raw_copy(), like an unmapped page. */
-#define FAKE_FAULT_LIMIT 0x10000ULL
-#define FAKE_BAD_VA      0x2000ULL
+#define FAKE_FAULT_LIMIT  0x10000ULL
+#define FAKE_BAD_VA	  0x2000ULL
 #define FAKE_WALLCLOCK_NS 1700000000123456789ULL
 
 /* Hardware selectors the fake platform hands out. */
 #define FAKE_HW_CS_KERNEL 0x10
 #define FAKE_HW_SS_KERNEL 0x18
-#define FAKE_HW_CS_USER   0x33
+#define FAKE_HW_CS_USER	  0x33
 #define FAKE_HW_CS_USER32 0x23
-#define FAKE_HW_SS_USER   0x2b
+#define FAKE_HW_SS_USER	  0x2b
 
 /* Fake stub region layout (offsets from the boot info). */
-#define FAKE_SHARED_OFF     0x1000
-#define FAKE_HOSTPEND_OFF   0x2000
-#define FAKE_NOTIFY_OFF     0x3000
-#define FAKE_HOSTCALL_OFF   0x4000 /* FAKE_MAX_VCPUS pages */
-#define FAKE_FRAMEINFO_OFF  0x8000
-#define FAKE_M2P_OFF        0x9000
-#define FAKE_REGION_SIZE    0x10000
-#define FAKE_STUB_FRAMES    (FAKE_REGION_SIZE / 4096)
+#define FAKE_SHARED_OFF	   0x1000
+#define FAKE_HOSTPEND_OFF  0x2000
+#define FAKE_NOTIFY_OFF	   0x3000
+#define FAKE_HOSTCALL_OFF  0x4000 /* FAKE_MAX_VCPUS pages */
+#define FAKE_FRAMEINFO_OFF 0x8000
+#define FAKE_M2P_OFF	   0x9000
+#define FAKE_REGION_SIZE   0x10000
+#define FAKE_STUB_FRAMES   (FAKE_REGION_SIZE / 4096)
 /* MFN of the shared_info frame (the region follows guest RAM). */
-#define FAKE_SHARED_MFN     (FAKE_NR_PAGES + FAKE_SHARED_OFF / 4096)
+#define FAKE_SHARED_MFN (FAKE_NR_PAGES + FAKE_SHARED_OFF / 4096)
 
 enum fake_escape {
 	FAKE_ESC_NONE = 0,
-	FAKE_ESC_ENTER,    /* plat_enter_guest() */
+	FAKE_ESC_ENTER,	   /* plat_enter_guest() */
 	FAKE_ESC_SHUTDOWN, /* XK_HC_SHUTDOWN hostcall */
-	FAKE_ESC_CRASH,    /* XK_HC_CRASH hostcall */
-	FAKE_ESC_IDLE,     /* plat_idle() beyond fake.idle_limit */
+	FAKE_ESC_CRASH,	   /* XK_HC_CRASH hostcall */
+	FAKE_ESC_IDLE,	   /* plat_idle() beyond fake.idle_limit */
 };
 
 struct fake_state {
@@ -81,8 +81,8 @@ struct fake_state {
 	uint64_t hc_last_arg0;
 	uint32_t hc_last_len;
 	char hc_last_buf[XK_HOSTCALL_BUF + 1];
-	int64_t hc_ret;        /* what the launcher answers */
-	const char *hc_read;   /* XK_HC_CONSOLE_READ data */
+	int64_t hc_ret;	     /* what the launcher answers */
+	const char *hc_read; /* XK_HC_CONSOLE_READ data */
 	unsigned console_bytes;
 	/* printk (console.c's own needs this_pcpu(), see wrap_console.c) */
 	unsigned printk_calls;
@@ -115,19 +115,19 @@ static inline uint64_t gva(const void *p)
 
 /* Run stmt; returns the fake_escape reason if it left through one of the
  * noreturn platform paths, FAKE_ESC_NONE if it returned. */
-#define FAKE_RUN(stmt)                                                                         \
-	({                                                                                     \
-		jmp_buf jb_;                                                                   \
-		volatile int r_ = FAKE_ESC_NONE;                                                  \
-		fake.escape = &jb_;                                                            \
-		fake.escape_reason = FAKE_ESC_NONE;                                            \
-		if (setjmp(jb_) == 0) {                                                        \
-			stmt;                                                                  \
-		} else {                                                                       \
-			r_ = fake.escape_reason;                                               \
-		}                                                                              \
-		fake.escape = NULL;                                                            \
-		r_;                                                                            \
+#define FAKE_RUN(stmt)                                                                             \
+	({                                                                                         \
+		jmp_buf jb_;                                                                       \
+		volatile int r_ = FAKE_ESC_NONE;                                                   \
+		fake.escape = &jb_;                                                                \
+		fake.escape_reason = FAKE_ESC_NONE;                                                \
+		if (setjmp(jb_) == 0) {                                                            \
+			stmt;                                                                      \
+		} else {                                                                           \
+			r_ = fake.escape_reason;                                                   \
+		}                                                                                  \
+		fake.escape = NULL;                                                                \
+		r_;                                                                                \
 	})
 
 /* Privileged "mov %crN, reg" faults on the host; while armed, a SIGSEGV
@@ -152,19 +152,19 @@ static inline uint64_t pvclock_scale(uint64_t delta, uint32_t mul, int8_t shift)
  * meson runs them as <name>-bugs in suite "stubcore-bugs").  Move a test
  * into the first group when its bug is fixed.
  */
-#define CORE_TEST_MAIN(name, ok, bugs)                                                         \
-	int main(int argc, char **argv)                                                        \
-	{                                                                                      \
-		if (argc > 1 && !strcmp(argv[1], "--bugs"))                                   \
-			return _cmocka_run_group_tests(name "-bugs", bugs, ARRAY_SIZE(bugs),   \
-						       NULL, NULL);                            \
-		return _cmocka_run_group_tests(name, ok, ARRAY_SIZE(ok), NULL, NULL);          \
+#define CORE_TEST_MAIN(name, ok, bugs)                                                             \
+	int main(int argc, char **argv)                                                            \
+	{                                                                                          \
+		if (argc > 1 && !strcmp(argv[1], "--bugs"))                                        \
+			return _cmocka_run_group_tests(name "-bugs", bugs, ARRAY_SIZE(bugs), NULL, \
+						       NULL);                                      \
+		return _cmocka_run_group_tests(name, ok, ARRAY_SIZE(ok), NULL, NULL);              \
 	}
 
-#define CORE_TEST_MAIN_NOBUGS(name, ok)                                                        \
-	int main(void)                                                                         \
-	{                                                                                      \
-		return _cmocka_run_group_tests(name, ok, ARRAY_SIZE(ok), NULL, NULL);          \
+#define CORE_TEST_MAIN_NOBUGS(name, ok)                                                            \
+	int main(void)                                                                             \
+	{                                                                                          \
+		return _cmocka_run_group_tests(name, ok, ARRAY_SIZE(ok), NULL, NULL);              \
 	}
 
 #endif

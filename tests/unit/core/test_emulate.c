@@ -10,31 +10,32 @@
 
 #include "fake.h"
 
-#define MSR_FS_BASE        0xc0000100
-#define MSR_GS_BASE        0xc0000101
+#define MSR_FS_BASE	   0xc0000100
+#define MSR_GS_BASE	   0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_EFER           0xc0000080
-#define MSR_TSC_AUX        0xc0000103
-#define MSR_APIC_BASE      0x1b
-#define MSR_PAT            0x277
-#define MSR_MISC_ENABLE    0x1a0
-#define MSR_SPEC_CTRL      0x48
-#define MSR_PRED_CMD       0x49
-#define MSR_TSC            0x10
+#define MSR_EFER	   0xc0000080
+#define MSR_TSC_AUX	   0xc0000103
+#define MSR_APIC_BASE	   0x1b
+#define MSR_PAT		   0x277
+#define MSR_MISC_ENABLE	   0x1a0
+#define MSR_SPEC_CTRL	   0x48
+#define MSR_PRED_CMD	   0x49
+#define MSR_TSC		   0x10
 
-#define CR0_HW  0x8005003bULL /* PG AM WP NE ET TS MP PE: TS set in "hardware" */
-#define CR4_PAE        (1ULL << 5)
-#define CR4_MCE        (1ULL << 6)
-#define CR4_PGE        (1ULL << 7)
+#define CR0_HW	       0x8005003bULL /* PG AM WP NE ET TS MP PE: TS set in "hardware" */
+#define CR4_PAE	       (1ULL << 5)
+#define CR4_MCE	       (1ULL << 6)
+#define CR4_PGE	       (1ULL << 7)
 #define CR4_OSFXSR     (1ULL << 9)
 #define CR4_OSXMMEXCPT (1ULL << 10)
 #define CR4_FSGSBASE   (1ULL << 16)
 #define CR4_OSXSAVE    (1ULL << 18)
 #define CR4_SMEP       (1ULL << 20)
-#define CR4_TSD        (1ULL << 2)
-#define CR4_DE         (1ULL << 3)
-#define CR4_HW (CR4_PAE | CR4_MCE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | \
-		CR4_OSXSAVE | CR4_SMEP)
+#define CR4_TSD	       (1ULL << 2)
+#define CR4_DE	       (1ULL << 3)
+#define CR4_HW                                                                                     \
+	(CR4_PAE | CR4_MCE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE |  \
+	 CR4_SMEP)
 
 static uint8_t *code; /* guest code page, followed by a faulting page */
 static struct cpu_regs *r;
@@ -63,11 +64,11 @@ static uint8_t *place(const void *bytes, size_t n, size_t at)
 	return code + at;
 }
 
-#define EMU(...)                                                                               \
-	({                                                                                     \
-		static const uint8_t insn_[] = {__VA_ARGS__};                                  \
-		place(insn_, sizeof(insn_), 0);                                                \
-		emulate_privileged(fake_pc(0), r);                                             \
+#define EMU(...)                                                                                   \
+	({                                                                                         \
+		static const uint8_t insn_[] = {__VA_ARGS__};                                      \
+		place(insn_, sizeof(insn_), 0);                                                    \
+		emulate_privileged(fake_pc(0), r);                                                 \
 	})
 
 static uint64_t rip0(void)
@@ -115,8 +116,8 @@ static void test_wrmsr_segment_bases(void **state)
 	assert_int_equal(fake.gs_calls, gs_calls); /* inactive base: no hardware write */
 
 	/* Non-canonical or inside the hole: #GP, nothing changes. */
-	static const uint64_t bad[] = {0x0000800000000000ULL, 0x8000000000000000ULL,
-				       XK_STUB_VA, XK_DIRECTMAP_VA};
+	static const uint64_t bad[] = {0x0000800000000000ULL, 0x8000000000000000ULL, XK_STUB_VA,
+				       XK_DIRECTMAP_VA};
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
 		r->rip = 0;
 		assert_false(wrmsr(MSR_FS_BASE, bad[i]));
@@ -154,7 +155,8 @@ static void test_rdmsr_values(void **state)
 
 	/* Unknown MSRs fault (Linux uses the _safe variants). */
 	static const uint32_t unknown[] = {0, 0x3a /* FEATURE_CONTROL */, 0x1d9 /* DEBUGCTL */,
-					   0xc0010015 /* AMD HWCR */, 0x40000000 /* hypercall page */};
+					   0xc0010015 /* AMD HWCR */,
+					   0x40000000 /* hypercall page */};
 	for (unsigned i = 0; i < ARRAY_SIZE(unknown); i++) {
 		r->rip = 0;
 		assert_false(rdmsr(unknown[i], &val));
@@ -233,8 +235,8 @@ static void test_mov_cr3_cr2(void **state)
 	/* CR3 loads go through mmuext_op; cr8 and friends do not exist */
 	assert_false(EMU(0x0f, 0x22, 0xd8));
 	assert_false(EMU(0x44, 0x0f, 0x20, 0xc0)); /* mov %cr8, %rax */
-	assert_false(EMU(0x0f, 0x20, 0xe8));       /* mov %cr5, %rax */
-	assert_false(EMU(0x0f, 0x22, 0xd0));       /* mov %rax, %cr2 */
+	assert_false(EMU(0x0f, 0x20, 0xe8));	   /* mov %cr5, %rax */
+	assert_false(EMU(0x0f, 0x22, 0xd0));	   /* mov %rax, %cr2 */
 }
 
 static void test_mov_cr0(void **state)
@@ -243,7 +245,7 @@ static void test_mov_cr0(void **state)
 
 	fake_cr_trap_on(CR0_HW, CR4_HW);
 	v->fpu_ts = false;
-	assert_true(EMU(0x0f, 0x20, 0xc1)); /* mov %cr0, %rcx */
+	assert_true(EMU(0x0f, 0x20, 0xc1));	  /* mov %cr0, %rcx */
 	assert_int_equal(r->rcx, CR0_HW & ~8ULL); /* hardware TS hidden */
 	assert_int_equal(r->rip, rip0() + 3);
 	v->fpu_ts = true;
@@ -365,13 +367,13 @@ static void test_prefixes_and_unknown(void **state)
 	/* 14 prefixes is more than an instruction may have */
 	assert_false(EMU(0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e,
 			 0x3e, 0x3e, 0xec));
-	assert_false(EMU(0x90));             /* nop never #GPs */
-	assert_false(EMU(0xf4));             /* hlt: Linux PV uses SCHEDOP_block */
+	assert_false(EMU(0x90));	     /* nop never #GPs */
+	assert_false(EMU(0xf4));	     /* hlt: Linux PV uses SCHEDOP_block */
 	assert_false(EMU(0x0f, 0x01, 0xf8)); /* swapgs */
 	assert_false(EMU(0x0f, 0x00, 0xd8)); /* ltr */
 	assert_false(EMU(0x0f, 0x01, 0x10)); /* lgdt */
-	assert_false(EMU(0x0f, 0x05));       /* syscall */
-	assert_false(EMU(0x6c));             /* insb: not emulated */
+	assert_false(EMU(0x0f, 0x05));	     /* syscall */
+	assert_false(EMU(0x6c));	     /* insb: not emulated */
 	assert_int_equal(r->rip, rip0());
 	r->rip = FAKE_BAD_VA;
 	assert_false(emulate_privileged(fake_pc(0), r));
@@ -454,8 +456,8 @@ static void test_cpuid_leaf1(void **state)
 	fake_cr_trap_on(CR0_HW, CR4_HW);
 	__cpuid_count(1, 0, n[0], n[1], n[2], n[3]);
 	cpuid(1, 0, c);
-	const uint32_t ecx_hidden = (1u << 3) | (1u << 5) | (1u << 6) | (1u << 17) | (1u << 21) |
-				    (1u << 24);
+	const uint32_t ecx_hidden =
+	    (1u << 3) | (1u << 5) | (1u << 6) | (1u << 17) | (1u << 21) | (1u << 24);
 	const uint32_t edx_hidden = (1u << 3) | (1u << 12) | (1u << 13) | (1u << 17);
 	assert_int_equal(c[2] & ecx_hidden, 0);
 	assert_int_equal(c[3] & edx_hidden, 0);
@@ -537,27 +539,27 @@ static void test_forced_emulation_prefix(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup_teardown(test_wrmsr_segment_bases, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_rdmsr_values, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_rdmsr_apic_base_secondary, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_wrmsr_fixed_values, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_clts_wbinvd, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_mov_cr3_cr2, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_mov_cr0, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_mov_cr4, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_mov_dr, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_port_io_needs_iopl, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_cli_sti_event_mask, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_prefixes_and_unknown, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_xsetbv_validation, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_cpuid_xen_leaves, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_cpuid_leaf1, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_cpuid_other_leaves, setup, teardown),
-	cmocka_unit_test_setup_teardown(test_forced_emulation_prefix, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wrmsr_segment_bases, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rdmsr_values, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rdmsr_apic_base_secondary, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wrmsr_fixed_values, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_clts_wbinvd, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_mov_cr3_cr2, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_mov_cr0, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_mov_cr4, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_mov_dr, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_port_io_needs_iopl, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cli_sti_event_mask, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_prefixes_and_unknown, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_xsetbv_validation, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cpuid_xen_leaves, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cpuid_leaf1, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_cpuid_other_leaves, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_forced_emulation_prefix, setup, teardown),
 };
 
 static const struct CMUnitTest bugs[] = {
-	cmocka_unit_test_setup_teardown(test_insn_at_page_end, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_insn_at_page_end, setup, teardown),
 };
 
 CORE_TEST_MAIN("stubcore-emulate", tests, bugs)

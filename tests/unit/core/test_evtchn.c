@@ -290,9 +290,9 @@ static void test_bad_guest_pointers(void **state)
 {
 	uint64_t bad = FAKE_BAD_VA;
 	uint64_t hole = XK_STUB_VA;
-	const uint64_t cmds[] = {EVTCHNOP_send, EVTCHNOP_bind_virq, EVTCHNOP_bind_ipi,
-				 EVTCHNOP_alloc_unbound, EVTCHNOP_close, EVTCHNOP_unmask,
-				 EVTCHNOP_bind_vcpu, EVTCHNOP_status};
+	const uint64_t cmds[] = {EVTCHNOP_send,		 EVTCHNOP_bind_virq, EVTCHNOP_bind_ipi,
+				 EVTCHNOP_alloc_unbound, EVTCHNOP_close,     EVTCHNOP_unmask,
+				 EVTCHNOP_bind_vcpu,	 EVTCHNOP_status};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(cmds); i++) {
 		assert_int_equal(do_event_channel_op(fake_pc(0), cmds[i], bad), -EFAULT);
@@ -451,34 +451,34 @@ static void test_fifo_ops_unsupported(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup(test_prebound_host_ports, setup),
-	cmocka_unit_test_setup(test_ipi_send_raises_upcall, setup),
-	cmocka_unit_test_setup(test_ipi_to_other_vcpu, setup),
-	cmocka_unit_test_setup(test_masked_port_no_upcall_then_unmask, setup),
-	cmocka_unit_test_setup(test_unmask_without_pending_is_quiet, setup),
-	cmocka_unit_test_setup(test_already_pending_not_reraised, setup),
-	cmocka_unit_test_setup(test_selector_already_set_no_new_upcall, setup),
-	cmocka_unit_test_setup(test_high_port_selector_word, setup),
-	cmocka_unit_test_setup(test_virq_bind_and_double_bind, setup),
-	cmocka_unit_test_setup(test_virq_bad_args, setup),
-	cmocka_unit_test_setup(test_virq_send_is_einval, setup),
-	cmocka_unit_test_setup(test_close_virq_allows_rebind, setup),
-	cmocka_unit_test_setup(test_bad_ports, setup),
-	cmocka_unit_test_setup(test_bad_guest_pointers, setup),
-	cmocka_unit_test_setup(test_alloc_unbound_and_status, setup),
-	cmocka_unit_test_setup(test_send_to_host_rings_doorbell, setup),
-	cmocka_unit_test_setup(test_drain_host_interdomain_only, setup),
-	cmocka_unit_test_setup(test_drain_host_masked, setup),
-	cmocka_unit_test_setup(test_bind_vcpu, setup),
-	cmocka_unit_test_setup(test_unmask_reraises_on_bound_vcpu, setup),
-	cmocka_unit_test_setup(test_port_exhaustion, setup),
-	cmocka_unit_test_setup(test_fifo_ops_unsupported, setup),
+    cmocka_unit_test_setup(test_prebound_host_ports, setup),
+    cmocka_unit_test_setup(test_ipi_send_raises_upcall, setup),
+    cmocka_unit_test_setup(test_ipi_to_other_vcpu, setup),
+    cmocka_unit_test_setup(test_masked_port_no_upcall_then_unmask, setup),
+    cmocka_unit_test_setup(test_unmask_without_pending_is_quiet, setup),
+    cmocka_unit_test_setup(test_already_pending_not_reraised, setup),
+    cmocka_unit_test_setup(test_selector_already_set_no_new_upcall, setup),
+    cmocka_unit_test_setup(test_high_port_selector_word, setup),
+    cmocka_unit_test_setup(test_virq_bind_and_double_bind, setup),
+    cmocka_unit_test_setup(test_virq_bad_args, setup),
+    cmocka_unit_test_setup(test_virq_send_is_einval, setup),
+    cmocka_unit_test_setup(test_close_virq_allows_rebind, setup),
+    cmocka_unit_test_setup(test_bad_ports, setup),
+    cmocka_unit_test_setup(test_bad_guest_pointers, setup),
+    cmocka_unit_test_setup(test_alloc_unbound_and_status, setup),
+    cmocka_unit_test_setup(test_send_to_host_rings_doorbell, setup),
+    cmocka_unit_test_setup(test_drain_host_interdomain_only, setup),
+    cmocka_unit_test_setup(test_drain_host_masked, setup),
+    cmocka_unit_test_setup(test_bind_vcpu, setup),
+    cmocka_unit_test_setup(test_unmask_reraises_on_bound_vcpu, setup),
+    cmocka_unit_test_setup(test_port_exhaustion, setup),
+    cmocka_unit_test_setup(test_fifo_ops_unsupported, setup),
 };
 
 static const struct CMUnitTest bugs[] = {
-	cmocka_unit_test_setup(test_close_clears_pending, setup),
-	cmocka_unit_test_setup(test_global_virq_only_on_vcpu0, setup),
-	cmocka_unit_test_setup(test_port_on_vcpu_without_pcpu, setup),
+    cmocka_unit_test_setup(test_close_clears_pending, setup),
+    cmocka_unit_test_setup(test_global_virq_only_on_vcpu0, setup),
+    cmocka_unit_test_setup(test_port_on_vcpu_without_pcpu, setup),
 };
 
 CORE_TEST_MAIN("stubcore-evtchn", tests, bugs)

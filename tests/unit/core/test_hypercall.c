@@ -34,9 +34,19 @@ static struct vcpu *v0(void)
 
 static void test_unknown_numbers(void **state)
 {
-	static const uint64_t nrs[] = {__HYPERVISOR_set_callbacks, __HYPERVISOR_sched_op_compat,
-				       __HYPERVISOR_platform_op, 11, __HYPERVISOR_domctl,
-				       __HYPERVISOR_hvm_op, 48, 63, 64, 127, 128, 4096, ~0ULL};
+	static const uint64_t nrs[] = {__HYPERVISOR_set_callbacks,
+				       __HYPERVISOR_sched_op_compat,
+				       __HYPERVISOR_platform_op,
+				       11,
+				       __HYPERVISOR_domctl,
+				       __HYPERVISOR_hvm_op,
+				       48,
+				       63,
+				       64,
+				       127,
+				       128,
+				       4096,
+				       ~0ULL};
 
 	for (unsigned i = 0; i < ARRAY_SIZE(nrs); i++)
 		assert_int_equal(hc(nrs[i], 1, 2, 3, 4, 5), -ENOSYS);
@@ -50,12 +60,11 @@ static void test_unknown_numbers(void **state)
 
 static void test_xen_version(void **state)
 {
-	assert_int_equal(hc(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0),
-			 (4 << 16) | 17);
+	assert_int_equal(hc(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0), (4 << 16) | 17);
 	struct xen_feature_info fi = {.submap_idx = 0, .submap = 0xffffffff};
 	assert_int_equal(hc(__HYPERVISOR_xen_version, XENVER_get_features, gva(&fi), 0, 0, 0), 0);
 	assert_true(fi.submap & (1u << XENFEAT_mmu_pt_update_preserve_ad)); /* bit 5 */
-	assert_true(fi.submap & (1u << XENFEAT_gnttab_map_avail_bits));     /* bit 7 */
+	assert_true(fi.submap & (1u << XENFEAT_gnttab_map_avail_bits));	    /* bit 7 */
 	assert_false(fi.submap & (1u << XENFEAT_auto_translated_physmap));  /* bit 2 */
 	assert_false(fi.submap & (1u << XENFEAT_dom0));
 	assert_false(fi.submap & (1u << XENFEAT_writable_page_tables));
@@ -76,8 +85,8 @@ static void test_xen_version(void **state)
 	assert_int_equal(hc(__HYPERVISOR_xen_version, XENVER_capabilities, gva(caps), 0, 0, 0), 0);
 	assert_string_equal(caps, "xen-3.0-x86_64");
 	struct xen_platform_parameters pp;
-	assert_int_equal(hc(__HYPERVISOR_xen_version, XENVER_platform_parameters, gva(&pp), 0, 0,
-			    0), 0);
+	assert_int_equal(
+	    hc(__HYPERVISOR_xen_version, XENVER_platform_parameters, gva(&pp), 0, 0, 0), 0);
 	assert_int_equal(pp.virt_start, 0xffff800000000000ULL);
 	assert_int_equal(hc(__HYPERVISOR_xen_version, XENVER_pagesize, 0, 0, 0, 0), 4096);
 	assert_int_equal(hc(__HYPERVISOR_xen_version, XENVER_commandline, gva(caps), 0, 0, 0),
@@ -144,14 +153,14 @@ static void test_multicall_fault_midway(void **state)
 static void test_set_trap_table_merge_and_clear(void **state)
 {
 	struct trap_info t1[] = {
-		{.vector = 14, .flags = 0, .cs = FLAT_KERNEL_CS, .address = 0xffffffff81001400ULL},
-		{.vector = 0x80, .flags = 3, .cs = FLAT_KERNEL_CS, .address = 0xffffffff81008000ULL},
-		{0},
+	    {.vector = 14, .flags = 0, .cs = FLAT_KERNEL_CS, .address = 0xffffffff81001400ULL},
+	    {.vector = 0x80, .flags = 3, .cs = FLAT_KERNEL_CS, .address = 0xffffffff81008000ULL},
+	    {0},
 	};
 	struct trap_info t2[] = {
-		{.vector = 3, .flags = 3 | 4, .cs = FLAT_KERNEL_CS, .address = 0xffffffff81000300ULL},
-		{0},
-		{.vector = 6, .address = 0xffffffff81000600ULL}, /* after the terminator */
+	    {.vector = 3, .flags = 3 | 4, .cs = FLAT_KERNEL_CS, .address = 0xffffffff81000300ULL},
+	    {0},
+	    {.vector = 6, .address = 0xffffffff81000600ULL}, /* after the terminator */
 	};
 
 	assert_int_equal(hc(__HYPERVISOR_set_trap_table, gva(t1), 0, 0, 0, 0), 0);
@@ -187,8 +196,8 @@ static void test_set_trap_table_unterminated(void **state)
 static void test_set_trap_table_noncanonical(void **state)
 {
 	struct trap_info t[] = {
-		{.vector = 13, .cs = FLAT_KERNEL_CS, .address = 0x8000000000001000ULL},
-		{0},
+	    {.vector = 13, .cs = FLAT_KERNEL_CS, .address = 0x8000000000001000ULL},
+	    {0},
 	};
 	assert_int_equal(hc(__HYPERVISOR_set_trap_table, gva(t), 0, 0, 0, 0), -EINVAL);
 	assert_int_equal(v0()->traps[13].address, 0);
@@ -211,10 +220,10 @@ static void test_callback_op(void **state)
 	struct vcpu *v = v0();
 
 	assert_int_equal(cb_register(CALLBACKTYPE_event, 0, 0xffffffff81000010ULL), 0);
-	assert_int_equal(cb_register(CALLBACKTYPE_failsafe, CALLBACKF_mask_events,
-				     0xffffffff81000020ULL), 0);
-	assert_int_equal(cb_register(CALLBACKTYPE_syscall, CALLBACKF_mask_events,
-				     0xffffffff81000030ULL), 0);
+	assert_int_equal(
+	    cb_register(CALLBACKTYPE_failsafe, CALLBACKF_mask_events, 0xffffffff81000020ULL), 0);
+	assert_int_equal(
+	    cb_register(CALLBACKTYPE_syscall, CALLBACKF_mask_events, 0xffffffff81000030ULL), 0);
 	assert_int_equal(cb_register(CALLBACKTYPE_syscall32, 0, 0xffffffff81000040ULL), 0);
 	assert_int_equal(cb_register(CALLBACKTYPE_sysenter, 0, 0xffffffff81000050ULL), 0);
 	assert_int_equal(cb_register(CALLBACKTYPE_nmi, 0, 0xffffffff81000060ULL), 0);
@@ -261,13 +270,14 @@ static void test_set_segment_base(void **state)
 			 0);
 	assert_int_equal(v->fs_base, 0x7f0000002000ULL);
 	assert_int_equal(fake.fs_last, 0x7f0000002000ULL);
-	assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_KERNEL,
-			    0xffff888000002000ULL, 0, 0, 0), 0);
+	assert_int_equal(
+	    hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_KERNEL, 0xffff888000002000ULL, 0, 0, 0),
+	    0);
 	assert_int_equal(v->gs_base_kernel, 0xffff888000002000ULL);
 	assert_int_equal(fake.gs_last, 0xffff888000002000ULL);
 	unsigned gs_calls = fake.gs_calls;
-	assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER, 0x7f0000003000ULL, 0,
-			    0, 0), 0);
+	assert_int_equal(
+	    hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER, 0x7f0000003000ULL, 0, 0, 0), 0);
 	assert_int_equal(v->gs_base_user, 0x7f0000003000ULL);
 	assert_int_equal(fake.gs_calls, gs_calls); /* kernel mode: user GS is inactive */
 	assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER_SEL, 0x2b, 0, 0, 0), 0);
@@ -281,12 +291,14 @@ static void test_set_segment_base_noncanonical(void **state)
 {
 	unsigned fs = fake.fs_calls, gs = fake.gs_calls;
 
-	assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_FS, 0x8000000000000000ULL, 0, 0,
-			    0), -EINVAL);
-	assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_KERNEL,
-			    0x0000900000000000ULL, 0, 0, 0), -EINVAL);
-	assert_int_equal(hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER, 0x0001000000000000ULL,
-			    0, 0, 0), -EINVAL);
+	assert_int_equal(
+	    hc(__HYPERVISOR_set_segment_base, SEGBASE_FS, 0x8000000000000000ULL, 0, 0, 0), -EINVAL);
+	assert_int_equal(
+	    hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_KERNEL, 0x0000900000000000ULL, 0, 0, 0),
+	    -EINVAL);
+	assert_int_equal(
+	    hc(__HYPERVISOR_set_segment_base, SEGBASE_GS_USER, 0x0001000000000000ULL, 0, 0, 0),
+	    -EINVAL);
 	assert_int_equal(fake.fs_calls, fs);
 	assert_int_equal(fake.gs_calls, gs);
 }
@@ -309,14 +321,16 @@ static void test_small_hypercalls(void **state)
 	assert_int_equal(hc(__HYPERVISOR_set_debugreg, 8, 0, 0, 0, 0), -EINVAL);
 	assert_int_equal(hc(__HYPERVISOR_get_debugreg, 8, 0, 0, 0, 0), -EINVAL);
 
-	assert_int_equal(hc(__HYPERVISOR_vm_assist, VMASST_CMD_enable,
-			    VMASST_TYPE_writable_pagetables, 0, 0, 0), 0);
+	assert_int_equal(
+	    hc(__HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_writable_pagetables, 0, 0, 0),
+	    0);
 	assert_true(dom.vm_assist & (1ULL << VMASST_TYPE_writable_pagetables));
-	assert_int_equal(hc(__HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0,
-			    0, 0), 0);
+	assert_int_equal(
+	    hc(__HYPERVISOR_vm_assist, VMASST_CMD_enable, VMASST_TYPE_m2p_strict, 0, 0, 0), 0);
 	assert_true(dom.vm_assist & (1ULL << VMASST_TYPE_m2p_strict));
 	assert_int_equal(hc(__HYPERVISOR_vm_assist, VMASST_CMD_disable,
-			    VMASST_TYPE_writable_pagetables, 0, 0, 0), 0);
+			    VMASST_TYPE_writable_pagetables, 0, 0, 0),
+			 0);
 	assert_false(dom.vm_assist & (1ULL << VMASST_TYPE_writable_pagetables));
 	assert_int_equal(hc(__HYPERVISOR_vm_assist, VMASST_CMD_enable, 6, 0, 0, 0), -EINVAL);
 	assert_int_equal(hc(__HYPERVISOR_vm_assist, VMASST_CMD_enable, 64, 0, 0, 0), -EINVAL);
@@ -353,14 +367,13 @@ static void test_console_io(void **state)
 	assert_int_equal(hc(__HYPERVISOR_console_io, CONSOLEIO_write, 0, FAKE_BAD_VA, 0, 0), 0);
 	assert_int_equal(hc(__HYPERVISOR_console_io, CONSOLEIO_write, 5, FAKE_BAD_VA, 0, 0),
 			 -EFAULT);
-	assert_int_equal(hc(__HYPERVISOR_console_io, CONSOLEIO_write, (1u << 20) + 1, gva(big), 0,
-			    0), -EINVAL);
+	assert_int_equal(
+	    hc(__HYPERVISOR_console_io, CONSOLEIO_write, (1u << 20) + 1, gva(big), 0, 0), -EINVAL);
 
 	char in[16];
 	memset(in, 0, sizeof(in));
 	fake.hc_read = "typed";
-	assert_int_equal(hc(__HYPERVISOR_console_io, CONSOLEIO_read, sizeof(in), gva(in), 0, 0),
-			 5);
+	assert_int_equal(hc(__HYPERVISOR_console_io, CONSOLEIO_read, sizeof(in), gva(in), 0, 0), 5);
 	assert_string_equal(in, "typed");
 	assert_int_equal(hc(__HYPERVISOR_console_io, CONSOLEIO_read, 3, gva(in), 0, 0), 3);
 	assert_int_equal(hc(__HYPERVISOR_console_io, CONSOLEIO_read, 8, FAKE_BAD_VA, 0, 0),
@@ -377,8 +390,9 @@ static void test_gdt_and_descriptors(void **state)
 	frames[1] = FAKE_SHARED_MFN; /* not guest RAM */
 	assert_int_equal(hc(__HYPERVISOR_set_gdt, gva(frames), 600, 0, 0, 0), -EINVAL);
 	assert_int_equal(hc(__HYPERVISOR_update_descriptor, 5 * 4096 + 4, 0, 0, 0, 0), -EINVAL);
-	assert_int_equal(hc(__HYPERVISOR_update_descriptor, (uint64_t)FAKE_NR_PAGES * 4096, 0, 0, 0,
-			    0), -EINVAL);
+	assert_int_equal(
+	    hc(__HYPERVISOR_update_descriptor, (uint64_t)FAKE_NR_PAGES * 4096, 0, 0, 0, 0),
+	    -EINVAL);
 }
 
 static void test_trace_flag_logs(void **state)
@@ -390,24 +404,24 @@ static void test_trace_flag_logs(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup(test_unknown_numbers, setup),
-	cmocka_unit_test_setup(test_xen_version, setup),
-	cmocka_unit_test_setup(test_multicall_results, setup),
-	cmocka_unit_test_setup(test_multicall_fault_midway, setup),
-	cmocka_unit_test_setup(test_set_trap_table_merge_and_clear, setup),
-	cmocka_unit_test_setup(test_set_trap_table_unterminated, setup),
-	cmocka_unit_test_setup(test_callback_op, setup),
-	cmocka_unit_test_setup(test_set_segment_base, setup),
-	cmocka_unit_test_setup(test_small_hypercalls, setup),
-	cmocka_unit_test_setup(test_console_io, setup),
-	cmocka_unit_test_setup(test_gdt_and_descriptors, setup),
-	cmocka_unit_test_setup(test_trace_flag_logs, setup),
+    cmocka_unit_test_setup(test_unknown_numbers, setup),
+    cmocka_unit_test_setup(test_xen_version, setup),
+    cmocka_unit_test_setup(test_multicall_results, setup),
+    cmocka_unit_test_setup(test_multicall_fault_midway, setup),
+    cmocka_unit_test_setup(test_set_trap_table_merge_and_clear, setup),
+    cmocka_unit_test_setup(test_set_trap_table_unterminated, setup),
+    cmocka_unit_test_setup(test_callback_op, setup),
+    cmocka_unit_test_setup(test_set_segment_base, setup),
+    cmocka_unit_test_setup(test_small_hypercalls, setup),
+    cmocka_unit_test_setup(test_console_io, setup),
+    cmocka_unit_test_setup(test_gdt_and_descriptors, setup),
+    cmocka_unit_test_setup(test_trace_flag_logs, setup),
 };
 
 static const struct CMUnitTest bugs[] = {
-	cmocka_unit_test_setup(test_set_trap_table_noncanonical, setup),
-	cmocka_unit_test_setup(test_callback_noncanonical, setup),
-	cmocka_unit_test_setup(test_set_segment_base_noncanonical, setup),
+    cmocka_unit_test_setup(test_set_trap_table_noncanonical, setup),
+    cmocka_unit_test_setup(test_callback_noncanonical, setup),
+    cmocka_unit_test_setup(test_set_segment_base_noncanonical, setup),
 };
 
 CORE_TEST_MAIN("stubcore-hypercall", tests, bugs)

@@ -144,7 +144,7 @@ static void test_guest_va_ok(void **state)
 	assert_false(guest_va_ok(0xffff87fffffffff8ULL, 8)); /* hole end */
 	assert_false(guest_va_ok(0xffff87fffffffff8ULL, 16));
 	assert_true(guest_va_ok(0xffff880000000000ULL, 8));
-	assert_true(guest_va_ok(0xffffffffff600000ULL, 0x1000)); /* vsyscall page */
+	assert_true(guest_va_ok(0xffffffffff600000ULL, 0x1000));  /* vsyscall page */
 	assert_false(guest_va_ok(0xfffffffffffff000ULL, 0x1001)); /* wraps */
 	assert_false(guest_va_ok(0x7ffffffff000ULL, ~0ULL));
 	/* ending in the hole from below the canonical boundary is refused */
@@ -182,17 +182,17 @@ static void test_hostcall_and_console(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup(test_register_vcpu_info, setup),
-	cmocka_unit_test_setup(test_register_vcpu_info_refusals, setup),
-	cmocka_unit_test_setup(test_is_up_and_bad_vcpu, setup),
-	cmocka_unit_test_setup(test_down_last_vcpu_powers_off, setup),
-	cmocka_unit_test_setup(test_time_memory_area, setup),
-	cmocka_unit_test_setup(test_guest_va_ok, setup),
-	cmocka_unit_test_setup(test_hostcall_and_console, setup),
+    cmocka_unit_test_setup(test_register_vcpu_info, setup),
+    cmocka_unit_test_setup(test_register_vcpu_info_refusals, setup),
+    cmocka_unit_test_setup(test_is_up_and_bad_vcpu, setup),
+    cmocka_unit_test_setup(test_down_last_vcpu_powers_off, setup),
+    cmocka_unit_test_setup(test_time_memory_area, setup),
+    cmocka_unit_test_setup(test_guest_va_ok, setup),
+    cmocka_unit_test_setup(test_hostcall_and_console, setup),
 };
 
 static const struct CMUnitTest bugs[] = {
-	cmocka_unit_test_setup(test_vcpu_info_frame_vs_page_tables, setup),
+    cmocka_unit_test_setup(test_vcpu_info_frame_vs_page_tables, setup),
 };
 
 CORE_TEST_MAIN("stubcore-misc", tests, bugs)

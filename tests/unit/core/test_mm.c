@@ -10,16 +10,16 @@
 #include "fake.h"
 #include "mm.h"
 
-#define P   PTE_P
-#define RW  PTE_RW
-#define U   PTE_U
+#define P  PTE_P
+#define RW PTE_RW
+#define U  PTE_U
 
 /* Bootstrap tree: L4 (1) -> L3 (2) -> L2 (3) -> L1 (4) covering VA 4-6 MiB. */
 enum { F_L4 = 1, F_L3 = 2, F_L2 = 3, F_L1 = 4, F_L1B = 5, F_L4B = 6, F_DATA = 10 };
-#define VA_BASE 0x400000ULL                  /* L4 0, L3 0, L2 2 */
-#define VA(i)   (VA_BASE + (uint64_t)(i) * 4096)
-#define VA_L1   VA(4)                        /* the L1 itself, read-only */
-#define NOT_RAM (FAKE_NR_PAGES + 3)          /* a stub-region frame */
+#define VA_BASE 0x400000ULL /* L4 0, L3 0, L2 2 */
+#define VA(i)	(VA_BASE + (uint64_t)(i)*4096)
+#define VA_L1	VA(4)		    /* the L1 itself, read-only */
+#define NOT_RAM (FAKE_NR_PAGES + 3) /* a stub-region frame */
 
 static struct cpu_regs *r;
 
@@ -139,7 +139,7 @@ static void test_boot_tables_bad_entries(void **state)
 	tbl(F_L1)[7] = pte(NOT_RAM, P);
 	assert_int_not_equal(mm_take_boot_tables(fake_pc(0), F_L4), 0);
 	expect_untyped_tree();
-	tbl(F_L1)[7] = pte(FAKE_SHARED_MFN, P | RW); /* shared_info is allowed */
+	tbl(F_L1)[7] = pte(FAKE_SHARED_MFN, P | RW);	  /* shared_info is allowed */
 	tbl(F_L2)[3] = pte(F_DATA + 2, P | RW | PTE_PSE); /* no superpages */
 	assert_int_not_equal(mm_take_boot_tables(fake_pc(0), F_L4), 0);
 	expect_untyped_tree();
@@ -284,9 +284,9 @@ static void test_mmu_update_misc(void **state)
 	assert_int_equal(mmu1(ma(F_L1, 8) + 4, 0), -EINVAL); /* unaligned */
 
 	struct mmu_update reqs[3] = {
-		{.ptr = ma(21, 0), .val = 1},
-		{.ptr = ma(NOT_RAM, 0), .val = 2},
-		{.ptr = ma(21, 1), .val = 3},
+	    {.ptr = ma(21, 0), .val = 1},
+	    {.ptr = ma(NOT_RAM, 0), .val = 2},
+	    {.ptr = ma(21, 1), .val = 3},
 	};
 	uint32_t done = 99;
 	assert_int_equal(do_mmu_update(fake_pc(0), gva(reqs), 3, gva(&done), DOMID_SELF), -EINVAL);
@@ -373,8 +373,7 @@ static void test_mmuext_misc(void **state)
 	assert_int_equal(do_mmuext_op(fake_pc(0), gva(ops), 3, gva(&done), DOMID_SELF), -EINVAL);
 	assert_int_equal(done, 2);
 	assert_int_equal(do_mmuext_op(fake_pc(0), gva(ops), 1, 0, 3), -ESRCH);
-	assert_int_equal(do_mmuext_op(fake_pc(0), FAKE_BAD_VA, 1, gva(&done), DOMID_SELF),
-			 -EFAULT);
+	assert_int_equal(do_mmuext_op(fake_pc(0), FAKE_BAD_VA, 1, gva(&done), DOMID_SELF), -EFAULT);
 	assert_int_equal(do_mmuext_op(fake_pc(0), gva(ops), (1u << 20) + 1, 0, DOMID_SELF),
 			 -EINVAL);
 }
@@ -466,14 +465,14 @@ static bool ptwr(const uint8_t *insn, size_t n, uint64_t cr2)
 	return ptwr_emulate(fake_pc(0), r, cr2);
 }
 
-#define PTWR(cr2, ...)                                                                         \
-	({                                                                                     \
-		static const uint8_t b_[] = {__VA_ARGS__};                                     \
-		ptwr(b_, sizeof(b_), cr2);                                                     \
+#define PTWR(cr2, ...)                                                                             \
+	({                                                                                         \
+		static const uint8_t b_[] = {__VA_ARGS__};                                         \
+		ptwr(b_, sizeof(b_), cr2);                                                         \
 	})
 
 /* Linux writes entry i of the L1 through its read-only mapping at VA_L1. */
-#define SLOT(i) (VA_L1 + (i) * 8)
+#define SLOT(i) (VA_L1 + (i)*8)
 
 static void test_ptwr_mov(void **state)
 {
@@ -633,30 +632,30 @@ static void test_ptwr_insn_at_page_end(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup(test_boot_tables_typed, setup),
-	cmocka_unit_test_setup(test_boot_tables_rw_pagetable_refused, setup_bare),
-	cmocka_unit_test_setup(test_boot_tables_bad_entries, setup_bare),
-	cmocka_unit_test_setup(test_update_va_mapping, setup),
-	cmocka_unit_test_setup(test_update_va_mapping_refusals, setup),
-	cmocka_unit_test_setup(test_writable_count_blocks_typing, setup),
-	cmocka_unit_test_setup(test_mmu_update_l1, setup),
-	cmocka_unit_test_setup(test_mmu_update_upper_links_and_unlinks, setup),
-	cmocka_unit_test_setup(test_mmu_update_misc, setup),
-	cmocka_unit_test_setup(test_new_baseptr, setup),
-	cmocka_unit_test_setup(test_mmuext_misc, setup),
-	cmocka_unit_test_setup(test_pin_levels_and_rollback, setup),
-	cmocka_unit_test_setup(test_memory_op, setup),
-	cmocka_unit_test_setup(test_ptwr_mov, setup),
-	cmocka_unit_test_setup(test_ptwr_refuses_invalid_entry, setup),
-	cmocka_unit_test_setup(test_ptwr_rmw, setup),
-	cmocka_unit_test_setup(test_ptwr_32bit_halves, setup),
-	cmocka_unit_test_setup(test_ptwr_byte_and_word, setup),
-	cmocka_unit_test_setup(test_ptwr_declines, setup),
+    cmocka_unit_test_setup(test_boot_tables_typed, setup),
+    cmocka_unit_test_setup(test_boot_tables_rw_pagetable_refused, setup_bare),
+    cmocka_unit_test_setup(test_boot_tables_bad_entries, setup_bare),
+    cmocka_unit_test_setup(test_update_va_mapping, setup),
+    cmocka_unit_test_setup(test_update_va_mapping_refusals, setup),
+    cmocka_unit_test_setup(test_writable_count_blocks_typing, setup),
+    cmocka_unit_test_setup(test_mmu_update_l1, setup),
+    cmocka_unit_test_setup(test_mmu_update_upper_links_and_unlinks, setup),
+    cmocka_unit_test_setup(test_mmu_update_misc, setup),
+    cmocka_unit_test_setup(test_new_baseptr, setup),
+    cmocka_unit_test_setup(test_mmuext_misc, setup),
+    cmocka_unit_test_setup(test_pin_levels_and_rollback, setup),
+    cmocka_unit_test_setup(test_memory_op, setup),
+    cmocka_unit_test_setup(test_ptwr_mov, setup),
+    cmocka_unit_test_setup(test_ptwr_refuses_invalid_entry, setup),
+    cmocka_unit_test_setup(test_ptwr_rmw, setup),
+    cmocka_unit_test_setup(test_ptwr_32bit_halves, setup),
+    cmocka_unit_test_setup(test_ptwr_byte_and_word, setup),
+    cmocka_unit_test_setup(test_ptwr_declines, setup),
 };
 
 static const struct CMUnitTest bugs[] = {
-	cmocka_unit_test_setup(test_type_change_flushes_stale_writable_tlb, setup),
-	cmocka_unit_test_setup(test_ptwr_insn_at_page_end, setup),
+    cmocka_unit_test_setup(test_type_change_flushes_stale_writable_tlb, setup),
+    cmocka_unit_test_setup(test_ptwr_insn_at_page_end, setup),
 };
 
 CORE_TEST_MAIN("stubcore-mm", tests, bugs)

@@ -70,8 +70,8 @@ static void test_scale_factors(void **state)
  */
 static void test_ns_to_tsc_round_trip(void **state)
 {
-	static const uint64_t ns_list[] = {0, 1, 999, 1000000, 1000000000ULL, 3600000000000ULL,
-					   86400000000000ULL * 365};
+	static const uint64_t ns_list[] = {
+	    0, 1, 999, 1000000, 1000000000ULL, 3600000000000ULL, 86400000000000ULL * 365};
 
 	for (unsigned k = 0; k < ARRAY_SIZE(khz_list); k++) {
 		uint64_t hz = khz_list[k] * 1000;
@@ -330,6 +330,33 @@ static void test_far_future_timeout_not_in_past(void **state)
 	}
 }
 
+/* Xen accepts periodic timers up to STIME_DELTA_MAX (2^63 - 1 ns).  Where
+ * ns_to_tsc's 64-bit result wraps inside that range, the first deadline
+ * lands in the past (and the catch-up loop in timer_softirq() steps
+ * through the whole uptime in wrapped, tiny periods). */
+static void test_huge_periodic_timer(void **state)
+{
+	for (unsigned k = 0; k < ARRAY_SIZE(khz_list); k++) {
+		fake_world_init(1, khz_list[k]);
+		uint64_t lo = 1ULL << 62, hi = (1ULL << 63) - 1;
+		uint64_t base = ns_to_tsc(lo) - tsc0();
+		if (ns_to_tsc(hi) - tsc0() >= base)
+			continue;     /* no wrap below 2^63 ns at this rate */
+		while (hi - lo > 1) { /* first period whose tick count wrapped */
+			uint64_t mid = lo + (hi - lo) / 2;
+			if (ns_to_tsc(mid) - tsc0() >= base)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		struct vcpu_set_periodic_timer p = {.period_ns = hi};
+		long rc = do_vcpu_op(pc0(), VCPUOP_set_periodic_timer, 0, gva(&p));
+		if (rc == 0 && fake.arm_last <= rdtsc())
+			fail_msg("tsc_khz %lu: period %#lx ns armed a past deadline",
+				 (unsigned long)khz_list[k], (unsigned long)hi);
+	}
+}
+
 /* ---- sched_op ---- */
 
 static long sched(uint64_t cmd, void *arg)
@@ -557,44 +584,44 @@ static void test_runstate_area(void **state)
 
 	/* A hole address is refused up front; a faulting one is dropped. */
 	r.addr.p = XK_STUB_VA;
-	assert_int_equal(do_vcpu_op(pc, VCPUOP_register_runstate_memory_area, 0, gva(&r)),
-			 -EFAULT);
+	assert_int_equal(do_vcpu_op(pc, VCPUOP_register_runstate_memory_area, 0, gva(&r)), -EFAULT);
 	pc->v.runstate_va = FAKE_BAD_VA;
 	runstate_set(pc, RUNSTATE_running);
 	assert_int_equal(pc->v.runstate_va, 0);
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup(test_scale_factors, setup),
-	cmocka_unit_test_setup(test_ns_to_tsc_round_trip, setup),
-	cmocka_unit_test_setup(test_system_time_tracks_tsc, setup),
-	cmocka_unit_test_setup(test_wallclock, setup),
-	cmocka_unit_test_setup(test_vcpu_time_info, setup),
-	cmocka_unit_test_setup(test_time_area_and_moved_vcpu_info, setup),
-	cmocka_unit_test_setup(test_set_timer_future_past_zero, setup),
-	cmocka_unit_test_setup(test_earliest_deadline_armed, setup),
-	cmocka_unit_test_setup(test_timer_softirq_fires_virq, setup),
-	cmocka_unit_test_setup(test_timer_softirq_not_due, setup),
-	cmocka_unit_test_setup(test_timer_without_virq, setup),
-	cmocka_unit_test_setup(test_periodic_catch_up, setup),
-	cmocka_unit_test_setup(test_vcpuop_singleshot, setup),
-	cmocka_unit_test_setup(test_block_returns_on_pending_upcall, setup),
-	cmocka_unit_test_setup(test_block_wakes_on_host_event, setup),
-	cmocka_unit_test_setup(test_block_wakes_on_timer, setup),
-	cmocka_unit_test_setup(test_block_masked_timer_keeps_sleeping, setup),
-	cmocka_unit_test_setup(test_yield_drains_host, setup),
-	cmocka_unit_test_setup(test_poll_pending_port, setup),
-	cmocka_unit_test_setup(test_poll_wakes_on_host_event, setup),
-	cmocka_unit_test_setup(test_poll_timeout, setup),
-	cmocka_unit_test_setup(test_poll_bad_args, setup),
-	cmocka_unit_test_setup(test_shutdown, setup),
-	cmocka_unit_test_setup(test_sched_misc, setup),
-	cmocka_unit_test_setup(test_runstate_area, setup),
+    cmocka_unit_test_setup(test_scale_factors, setup),
+    cmocka_unit_test_setup(test_ns_to_tsc_round_trip, setup),
+    cmocka_unit_test_setup(test_system_time_tracks_tsc, setup),
+    cmocka_unit_test_setup(test_wallclock, setup),
+    cmocka_unit_test_setup(test_vcpu_time_info, setup),
+    cmocka_unit_test_setup(test_time_area_and_moved_vcpu_info, setup),
+    cmocka_unit_test_setup(test_set_timer_future_past_zero, setup),
+    cmocka_unit_test_setup(test_earliest_deadline_armed, setup),
+    cmocka_unit_test_setup(test_timer_softirq_fires_virq, setup),
+    cmocka_unit_test_setup(test_timer_softirq_not_due, setup),
+    cmocka_unit_test_setup(test_timer_without_virq, setup),
+    cmocka_unit_test_setup(test_periodic_catch_up, setup),
+    cmocka_unit_test_setup(test_vcpuop_singleshot, setup),
+    cmocka_unit_test_setup(test_block_returns_on_pending_upcall, setup),
+    cmocka_unit_test_setup(test_block_wakes_on_host_event, setup),
+    cmocka_unit_test_setup(test_block_wakes_on_timer, setup),
+    cmocka_unit_test_setup(test_block_masked_timer_keeps_sleeping, setup),
+    cmocka_unit_test_setup(test_yield_drains_host, setup),
+    cmocka_unit_test_setup(test_poll_pending_port, setup),
+    cmocka_unit_test_setup(test_poll_wakes_on_host_event, setup),
+    cmocka_unit_test_setup(test_poll_timeout, setup),
+    cmocka_unit_test_setup(test_poll_bad_args, setup),
+    cmocka_unit_test_setup(test_shutdown, setup),
+    cmocka_unit_test_setup(test_sched_misc, setup),
+    cmocka_unit_test_setup(test_runstate_area, setup),
 };
 
 static const struct CMUnitTest bugs[] = {
-	cmocka_unit_test_setup(test_far_future_timeout_not_in_past, setup),
-	cmocka_unit_test_setup(test_poll_ignores_masked_upcall, setup),
+    cmocka_unit_test_setup(test_far_future_timeout_not_in_past, setup),
+    cmocka_unit_test_setup(test_huge_periodic_timer, setup),
+    cmocka_unit_test_setup(test_poll_ignores_masked_upcall, setup),
 };
 
 CORE_TEST_MAIN("stubcore-time", tests, bugs)

@@ -9,9 +9,9 @@
 
 #include "fake.h"
 
-#define KSTACK_SIZE 16384
-#define H(n)        (0xffffffff81000000ULL + (n) * 0x100) /* handler addresses */
-#define FRAME_CS_KERNEL (FLAT_KERNEL_CS64 & ~3ULL)       /* RPL 0, as Linux expects */
+#define KSTACK_SIZE	16384
+#define H(n)		(0xffffffff81000000ULL + (n)*0x100) /* handler addresses */
+#define FRAME_CS_KERNEL (FLAT_KERNEL_CS64 & ~3ULL)	    /* RPL 0, as Linux expects */
 #define FRAME_SS_KERNEL FLAT_KERNEL_SS64
 
 static uint8_t *kstack, *code;
@@ -54,8 +54,8 @@ static int setup(void **state)
 
 static void set_trap(unsigned vec, unsigned flags)
 {
-	v0()->traps[vec] = (struct trap_info){.vector = vec, .flags = flags, .cs = FLAT_KERNEL_CS,
-					       .address = H(vec)};
+	v0()->traps[vec] = (struct trap_info){
+	    .vector = vec, .flags = flags, .cs = FLAT_KERNEL_CS, .address = H(vec)};
 }
 
 static int trap(unsigned vector, uint64_t err)
@@ -131,8 +131,8 @@ static void test_pf_from_kernel(void **state)
 	assert_int_equal(f.rsp, rsp);
 	assert_int_equal(f.ss, FRAME_SS_KERNEL);
 	/* the handler starts without TF/NT/AC/RF */
-	assert_int_equal(r->rflags & (X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_AC |
-				      X86_EFLAGS_RF), 0);
+	assert_int_equal(
+	    r->rflags & (X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_AC | X86_EFLAGS_RF), 0);
 	assert_int_equal(r->cs, FAKE_HW_CS_KERNEL);
 	assert_int_equal(v0()->vi->evtchn_upcall_mask, 0); /* trap flags bit 2 clear */
 	assert_true(v0()->in_kernel);
@@ -180,7 +180,7 @@ static void test_pf_from_user(void **state)
 	assert_int_equal(trap(14, 0x4), FAKE_ESC_ENTER);
 	assert_true(v0()->in_kernel);
 	assert_int_equal(fake.gs_last, 0xffff888000010000ULL); /* kernel GS base */
-	assert_int_equal(fake.cr3, 0x1000);                   /* kernel page tables */
+	assert_int_equal(fake.cr3, 0x1000);		       /* kernel page tables */
 	assert_int_equal(r->rsp, kstack_top() - 8 * 8);
 	struct frame f = read_frame(true);
 	assert_int_equal(f.err & 4, 4);
@@ -368,9 +368,15 @@ static void test_syscall_without_callback(void **state)
 
 static void put_iret_frame(uint64_t cs, uint64_t rflags, uint64_t flags)
 {
-	struct iret_context ic = {.rax = 0xaaaa, .r11 = 0xbbbb, .rcx = 0xcccc, .flags = flags,
-				  .rip = 0x402000, .cs = cs, .rflags = rflags,
-				  .rsp = 0x7fffffff0000ULL, .ss = 0x2b};
+	struct iret_context ic = {.rax = 0xaaaa,
+				  .r11 = 0xbbbb,
+				  .rcx = 0xcccc,
+				  .flags = flags,
+				  .rip = 0x402000,
+				  .cs = cs,
+				  .rflags = rflags,
+				  .rsp = 0x7fffffff0000ULL,
+				  .ss = 0x2b};
 	r->rsp = kstack_top() - 0x200;
 	memcpy((void *)(uintptr_t)r->rsp, &ic, sizeof(ic));
 	r->rax = __HYPERVISOR_iret;
@@ -488,7 +494,7 @@ static void test_stub_mode_traps(void **state)
 	assert_int_equal(trap(XK_VEC_EVENT, 0), FAKE_ESC_NONE);
 	assert_true(fake_pc(0)->softirq & SOFTIRQ_EVENT);
 	assert_int_equal(trap(XK_VEC_SPURIOUS, 0), FAKE_ESC_NONE);
-	assert_int_equal(fake.eoi_calls, 2); /* no EOI for spurious */
+	assert_int_equal(fake.eoi_calls, 2);	     /* no EOI for spurious */
 	assert_int_equal(trap(2, 0), FAKE_ESC_NONE); /* NMI */
 	assert_int_equal(trap(14, 0), FAKE_ESC_CRASH);
 	assert_non_null(strstr(fake.crash_msg, "fault inside the stub"));
@@ -512,32 +518,32 @@ static void test_toggle_guest_mode(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test_setup(test_hypercall_entry_and_exit, setup),
-	cmocka_unit_test_setup(test_pf_from_kernel, setup),
-	cmocka_unit_test_setup(test_trap_masking_events, setup),
-	cmocka_unit_test_setup(test_pf_from_user, setup),
-	cmocka_unit_test_setup(test_pf_from_user_sets_u, setup),
-	cmocka_unit_test_setup(test_unhandled_exception_crashes, setup),
-	cmocka_unit_test_setup(test_int80_from_user, setup),
-	cmocka_unit_test_setup(test_int_dpl_refused, setup),
-	cmocka_unit_test_setup(test_int_from_kernel_ring1, setup),
-	cmocka_unit_test_setup(test_gp_emulation_kernel_only, setup),
-	cmocka_unit_test_setup(test_ud_forced_emulation_and_bug, setup),
-	cmocka_unit_test_setup(test_upcall_on_exit, setup),
-	cmocka_unit_test_setup(test_host_event_interrupt_to_upcall, setup),
-	cmocka_unit_test_setup(test_timer_interrupt_from_guest, setup),
-	cmocka_unit_test_setup(test_syscall_from_user, setup),
-	cmocka_unit_test_setup(test_syscall_without_callback, setup),
-	cmocka_unit_test_setup(test_iret_to_user, setup),
-	cmocka_unit_test_setup(test_iret_variants, setup),
-	cmocka_unit_test_setup(test_iret_failures, setup),
-	cmocka_unit_test_setup(test_unwritable_kernel_stack, setup),
-	cmocka_unit_test_setup(test_stub_mode_traps, setup),
-	cmocka_unit_test_setup(test_toggle_guest_mode, setup),
+    cmocka_unit_test_setup(test_hypercall_entry_and_exit, setup),
+    cmocka_unit_test_setup(test_pf_from_kernel, setup),
+    cmocka_unit_test_setup(test_trap_masking_events, setup),
+    cmocka_unit_test_setup(test_pf_from_user, setup),
+    cmocka_unit_test_setup(test_pf_from_user_sets_u, setup),
+    cmocka_unit_test_setup(test_unhandled_exception_crashes, setup),
+    cmocka_unit_test_setup(test_int80_from_user, setup),
+    cmocka_unit_test_setup(test_int_dpl_refused, setup),
+    cmocka_unit_test_setup(test_int_from_kernel_ring1, setup),
+    cmocka_unit_test_setup(test_gp_emulation_kernel_only, setup),
+    cmocka_unit_test_setup(test_ud_forced_emulation_and_bug, setup),
+    cmocka_unit_test_setup(test_upcall_on_exit, setup),
+    cmocka_unit_test_setup(test_host_event_interrupt_to_upcall, setup),
+    cmocka_unit_test_setup(test_timer_interrupt_from_guest, setup),
+    cmocka_unit_test_setup(test_syscall_from_user, setup),
+    cmocka_unit_test_setup(test_syscall_without_callback, setup),
+    cmocka_unit_test_setup(test_iret_to_user, setup),
+    cmocka_unit_test_setup(test_iret_variants, setup),
+    cmocka_unit_test_setup(test_iret_failures, setup),
+    cmocka_unit_test_setup(test_unwritable_kernel_stack, setup),
+    cmocka_unit_test_setup(test_stub_mode_traps, setup),
+    cmocka_unit_test_setup(test_toggle_guest_mode, setup),
 };
 
 static const struct CMUnitTest bugs[] = {
-	cmocka_unit_test_setup(test_iret_noncanonical_rip, setup),
+    cmocka_unit_test_setup(test_iret_noncanonical_rip, setup),
 };
 
 CORE_TEST_MAIN("stubcore-trap", tests, bugs)
