@@ -105,6 +105,8 @@ void guest_cpuid(struct pcpu *pc, uint32_t leaf, uint32_t sub, uint32_t r[4])
 			r[2] |= 1u << 27;
 		r[2] |= 1u << 31; /* hypervisor */
 		r[3] &= ~((1u << 3) |  /* PSE */
+			  (1u << 7) |  /* MCE: no virtual machine-check MSRs */
+			  (1u << 14) | /* MCA */
 			  (1u << 12) | /* MTRR */
 			  (1u << 13) | /* PGE */
 			  (1u << 17)); /* PSE36 */
