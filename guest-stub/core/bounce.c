@@ -130,6 +130,8 @@ long do_iret(struct pcpu *pc)
 
 	if (copy_from_guest(&ic, r->rsp, sizeof(ic)))
 		guest_crash(pc, "iret hypercall with an unreadable frame");
+	if (!guest_canonical(ic.rip) || !guest_canonical(ic.rsp))
+		guest_crash(pc, "iret hypercall to a non-canonical address");
 
 	if ((ic.cs & 3) == 3) {
 		if (!v->cr3_user)

@@ -107,6 +107,27 @@ int copy_from_guest(void *dst, uint64_t src_va, size_t len)
 	return raw_copy(dst, (const void *)src_va, len) ? -EFAULT : 0;
 }
 
+size_t copy_insn_from_guest(uint8_t *buf, uint64_t rip, size_t max)
+{
+	/* Up to the end of rip's page, then what the next page allows: an
+	 * instruction near an unmapped page must still be readable. */
+	size_t first = PAGE_SIZE - (rip & (PAGE_SIZE - 1));
+
+	memset(buf, 0, max);
+	if (first > max)
+		first = max;
+	if (copy_from_guest(buf, rip, first))
+		return 0;
+	if (first < max && !copy_from_guest(buf + first, rip + first, max - first))
+		return max;
+	return first;
+}
+
+bool guest_canonical(uint64_t va)
+{
+	return va < 0x0000800000000000ULL || va >= 0xffff800000000000ULL;
+}
+
 int copy_to_guest(uint64_t dst_va, const void *src, size_t len)
 {
 	if (!guest_va_ok(dst_va, len))

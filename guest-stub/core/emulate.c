@@ -280,8 +280,9 @@ bool emulate_privileged(struct pcpu *pc, struct cpu_regs *regs)
 	uint8_t b[16];
 	unsigned i = 0, rex = 0, opsz = 4;
 	bool rep = false;
+	size_t avail = copy_insn_from_guest(b, regs->rip, sizeof(b));
 
-	if (copy_from_guest(b, regs->rip, sizeof(b)))
+	if (!avail)
 		return false;
 	/* prefixes */
 	for (;; i++) {
@@ -321,6 +322,7 @@ bool emulate_privileged(struct pcpu *pc, struct cpu_regs *regs)
 		}
 		case 0x06: /* clts */
 			pc->v.fpu_ts = false;
+			plat_set_ts(false);
 			break;
 		case 0x08: /* invd */
 		case 0x09: /* wbinvd: no-op, the host keeps caches coherent */
@@ -351,6 +353,7 @@ bool emulate_privileged(struct pcpu *pc, struct cpu_regs *regs)
 				switch (cr) {
 				case 0:
 					pc->v.fpu_ts = !!(*reg & CR0_TS);
+					plat_set_ts(pc->v.fpu_ts);
 					break;
 				case 4:
 					pc->v.cr4_guest = *reg & CR4_GUEST_BITS;
@@ -396,6 +399,8 @@ bool emulate_privileged(struct pcpu *pc, struct cpu_regs *regs)
 		default:
 			return false;
 		}
+		if (i > avail)
+			return false;
 		regs->rip += i;
 		return true;
 	}
@@ -435,6 +440,8 @@ bool emulate_privileged(struct pcpu *pc, struct cpu_regs *regs)
 	default:
 		return false;
 	}
+	if (i > avail)
+		return false;
 	regs->rip += i;
 	return true;
 }

@@ -26,6 +26,18 @@ struct evtchn {
 
 static struct evtchn chn[NR_PORTS];
 
+/* Xen's virq_is_global(): these exist once per vCPU. */
+static bool virq_is_per_vcpu(uint32_t virq)
+{
+	return virq == VIRQ_TIMER || virq == VIRQ_DEBUG || virq == VIRQ_XENOPROF ||
+	       virq == VIRQ_XENPMU;
+}
+
+static bool vcpu_exists(uint32_t vcpu)
+{
+	return vcpu < dom.nr_vcpus && dom.pcpu[vcpu];
+}
+
 static bool test_and_set(volatile uint64_t *word, unsigned bit)
 {
 	uint8_t old;
@@ -77,7 +89,7 @@ void evtchn_set_pending(unsigned port)
 {
 	struct shared_info *s = dom.shared;
 	struct evtchn *c = &chn[port];
-	unsigned vcpu = c->vcpu < dom.nr_vcpus ? c->vcpu : 0;
+	unsigned vcpu = vcpu_exists(c->vcpu) ? c->vcpu : 0;
 	struct pcpu *target = dom.pcpu[vcpu];
 	struct vcpu_info *vi;
 
@@ -180,6 +192,8 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		 * global ones only on vCPU 0. */
 		if (b.vcpu >= dom.nr_vcpus || !dom.pcpu[b.vcpu])
 			return -ENOENT;
+		if (!virq_is_per_vcpu(b.virq) && b.vcpu != 0)
+			return -EINVAL;
 		struct vcpu *tv = &dom.pcpu[b.vcpu]->v;
 		if (tv->virq_to_evtchn[b.virq])
 			return -EEXIST;
@@ -197,7 +211,7 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		struct evtchn_bind_ipi b;
 		if (copy_from_guest(&b, arg, sizeof(b)))
 			return -EFAULT;
-		if (b.vcpu >= dom.nr_vcpus)
+		if (!vcpu_exists(b.vcpu))
 			return -ENOENT;
 		int p = alloc_port();
 		if (p < 0)
@@ -234,6 +248,9 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		if (e->state == ECS_VIRQ && e->vcpu < dom.nr_vcpus && dom.pcpu[e->vcpu])
 			dom.pcpu[e->vcpu]->v.virq_to_evtchn[e->virq] = 0;
 		memset(e, 0, sizeof(*e));
+		/* A stale pending bit would swallow the next binding's first
+		 * event (Xen's evtchn_free clears it). */
+		clear_bit((volatile uint64_t *)&dom.shared->evtchn_pending[c.port / 64], c.port % 64);
 		return 0;
 	}
 	case EVTCHNOP_unmask: {
@@ -246,7 +263,7 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		clear_bit((volatile uint64_t *)&s->evtchn_mask[u.port / 64], u.port % 64);
 		/* Re-raise a pending event that was masked (event_2l.c). */
 		if (test_bit((volatile uint64_t *)&s->evtchn_pending[u.port / 64], u.port % 64)) {
-			unsigned vcpu = chn[u.port].vcpu < dom.nr_vcpus ? chn[u.port].vcpu : 0;
+			unsigned vcpu = vcpu_exists(chn[u.port].vcpu) ? chn[u.port].vcpu : 0;
 			struct vcpu *tv = &dom.pcpu[vcpu]->v;
 			if (!test_and_set((volatile uint64_t *)&tv->vi->evtchn_pending_sel,
 					  u.port / 64))
@@ -260,9 +277,9 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 			return -EFAULT;
 		if (!port_valid(b.port) || chn[b.port].state == ECS_FREE)
 			return -EINVAL;
-		if (b.vcpu >= dom.nr_vcpus)
+		if (!vcpu_exists(b.vcpu))
 			return -ENOENT;
-		if (chn[b.port].state == ECS_VIRQ && chn[b.port].virq == VIRQ_TIMER)
+		if (chn[b.port].state == ECS_VIRQ && virq_is_per_vcpu(chn[b.port].virq))
 			return -EINVAL; /* per-vCPU VIRQs stay where they are */
 		chn[b.port].vcpu = (uint8_t)b.vcpu;
 		return 0;

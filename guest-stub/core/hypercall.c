@@ -37,6 +37,8 @@ static long hc_set_trap_table(struct pcpu *pc, uint64_t traps, uint64_t a2, uint
 			return -EFAULT;
 		if (!ti.address)
 			return 0;
+		if (!guest_canonical(ti.address))
+			return -EINVAL;
 		v->traps[ti.vector] = ti;
 	}
 	return -E2BIG;
@@ -53,8 +55,10 @@ static long hc_stack_switch(struct pcpu *pc, uint64_t ss, uint64_t sp, uint64_t 
 static long hc_fpu_taskswitch(struct pcpu *pc, uint64_t set, uint64_t a2, uint64_t a3,
 			      uint64_t a4, uint64_t a5)
 {
-	/* Virtual CR0.TS only: the guest owns the FPU state of its vCPU. */
+	/* The guest owns the FPU state of its vCPU; TS only makes its next
+	 * FPU instruction raise #NM (bounced to its handler). */
 	pc->v.fpu_ts = !!set;
+	plat_set_ts(pc->v.fpu_ts);
 	return 0;
 }
 
@@ -229,6 +233,9 @@ static long hc_set_segment_base(struct pcpu *pc, uint64_t which, uint64_t base, 
 {
 	struct vcpu *v = &pc->v;
 
+	/* A non-canonical base would fault in the stub's wrmsr. */
+	if (!guest_canonical(base))
+		return -EINVAL;
 	switch (which) {
 	case SEGBASE_FS:
 		v->fs_base = base;
@@ -259,6 +266,8 @@ static long hc_callback_op(struct pcpu *pc, uint64_t cmd, uint64_t arg, uint64_t
 		if (copy_from_guest(&cb, arg, sizeof(cb)))
 			return -EFAULT;
 		bool mask = cb.flags & CALLBACKF_mask_events;
+		if (!guest_canonical(cb.address))
+			return -EINVAL;
 		switch (cb.type) {
 		case CALLBACKTYPE_event:
 			v->event_cb = cb.address;

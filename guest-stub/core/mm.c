@@ -22,6 +22,37 @@
 
 static uint64_t *frame_info;
 static uint64_t shared_info_mfn;
+/* A frame gained a page-table type: TLBs may still hold writable
+ * translations of it from before (Linux drops the mapping with
+ * update_va_mapping(flags 0) and then pins).  Flushed once per hypercall. */
+static bool need_flush;
+
+static void flush_if_needed(void)
+{
+	if (need_flush) {
+		need_flush = false;
+		plat_flush_tlb();
+	}
+}
+
+/* A frame the stub itself writes (vcpu_info): counted as a writable
+ * mapping so that it can never become a page table. */
+int mm_get_writable(uint64_t mfn)
+{
+	if (!mfn_is_ram(mfn))
+		return -EINVAL;
+	uint64_t f = frame_info[mfn];
+	if ((f & 0xf) != XK_FT_NONE || (f >> 32) == 0xffffffffULL)
+		return -EINVAL;
+	frame_info[mfn] = f + (1ULL << 32);
+	return 0;
+}
+
+void mm_put_writable(uint64_t mfn)
+{
+	if (mfn_is_ram(mfn) && (frame_info[mfn] >> 32))
+		frame_info[mfn] -= 1ULL << 32;
+}
 
 static unsigned fi_type(uint64_t f)
 {
@@ -189,6 +220,7 @@ static int get_type(uint64_t mfn, unsigned type)
 	if (fi_wcount(f))
 		return -EINVAL;
 	frame_info[mfn] = (f & ~(FI_TYPE_MASK | FI_PINNED)) | type | (1ULL << FI_TCOUNT_SH);
+	need_flush = true;
 	if (type >= XK_FT_L1 && type <= XK_FT_L4) {
 		int rc = validate(mfn, type);
 		if (rc) {
@@ -230,6 +262,7 @@ int mm_take_boot_tables(struct pcpu *pc, uint64_t l4_mfn)
 	frame_info[l4_mfn] |= FI_PINNED;
 	get_type(l4_mfn, XK_FT_L4); /* the CR3 reference */
 	pc->v.cr3_kernel = l4_mfn << PAGE_SHIFT;
+	need_flush = false; /* nothing was mapped writable before boot */
 	return 0;
 }
 
@@ -321,6 +354,7 @@ long do_update_va_mapping(struct pcpu *pc, uint64_t va, uint64_t val, uint64_t f
 	if (rc)
 		return rc;
 	flush_flags(flags, va);
+	flush_if_needed();
 	return 0;
 }
 
@@ -382,6 +416,7 @@ long do_mmu_update(struct pcpu *pc, uint64_t ureqs, uint64_t count, uint64_t pdo
 		if (rc)
 			break;
 	}
+	flush_if_needed();
 	if (pdone) {
 		uint32_t done = (uint32_t)i;
 		if (copy_to_guest(pdone, &done, sizeof(done)))
@@ -501,6 +536,7 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 		if (rc)
 			break;
 	}
+	flush_if_needed();
 	if (pdone) {
 		uint32_t done = (uint32_t)i;
 		if (copy_to_guest(pdone, &done, sizeof(done)))

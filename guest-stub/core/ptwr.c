@@ -199,9 +199,8 @@ bool ptwr_emulate(struct pcpu *pc, struct cpu_regs *regs, uint64_t cr2)
 	uint64_t target = (me & PTE_ADDR) >> PAGE_SHIFT;
 	if (frame_type(target) != XK_FT_L1)
 		return false;
-	if (copy_from_guest(b, regs->rip, sizeof(b)) && copy_from_guest(b, regs->rip, 8))
-		return false;
-	if (!decode(b, sizeof(b), &in))
+	size_t n = copy_insn_from_guest(b, regs->rip, sizeof(b));
+	if (!n || !decode(b, (unsigned)n, &in) || in.len > n)
 		return false;
 	if (cr2 & (in.size - 1))
 		return false; /* only naturally aligned accesses, as Xen */

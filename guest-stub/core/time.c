@@ -60,9 +60,11 @@ uint64_t system_time_ns(void)
 	return t > tsc0 ? scale_delta(t - tsc0) : 0;
 }
 
+/* Saturates: a timeout too far away to represent never fires. */
 uint64_t ns_to_tsc(uint64_t ns)
 {
-	return tsc0 + (uint64_t)(((unsigned __int128)ns * ns_to_tsc_mul) >> 32);
+	unsigned __int128 t = (((unsigned __int128)ns * ns_to_tsc_mul) >> 32) + tsc0;
+	return t > ~0ULL >> 1 ? ~0ULL >> 1 : (uint64_t)t;
 }
 
 static void write_time_info(struct vcpu_time_info *t, uint64_t tsc)
@@ -138,8 +140,10 @@ void timer_softirq(struct pcpu *pc)
 	}
 	if (v->periodic_next_tsc && now >= v->periodic_next_tsc) {
 		uint64_t period = ns_to_tsc(v->periodic_ns) - tsc0;
-		while (v->periodic_next_tsc <= now)
-			v->periodic_next_tsc += period ? period : 1;
+		if (!period)
+			period = 1;
+		/* Skip missed periods in one step (one event, as Xen). */
+		v->periodic_next_tsc += ((now - v->periodic_next_tsc) / period + 1) * period;
 		fire = true;
 	}
 	if (fire) {
@@ -168,7 +172,7 @@ long do_set_timer_op(struct pcpu *pc, uint64_t timeout)
 
 static bool upcall_deliverable(struct vcpu *v)
 {
-	return READ_ONCE(v->vi->evtchn_upcall_pending);
+	return READ_ONCE(v->vi->evtchn_upcall_pending) && !READ_ONCE(v->vi->evtchn_upcall_mask);
 }
 
 /* Halt until an event is pending for this vCPU (or cond holds). */

@@ -17,6 +17,12 @@ static long register_vcpu_info(struct pcpu *pc, uint64_t arg)
 	struct vcpu_info *nvi = gpa_to_virt((r.mfn << PAGE_SHIFT) + r.offset);
 	if (nvi == v->vi)
 		return -EINVAL;
+	/* The stub writes this frame from now on: it must stay ordinary. */
+	if (mm_get_writable(r.mfn))
+		return -EINVAL;
+	if (v->vi_mfn)
+		mm_put_writable(v->vi_mfn);
+	v->vi_mfn = r.mfn;
 	/* Copy the old contents, then make the guest rescan every word
 	 * (Xen's map_vcpu_info). */
 	memcpy(nvi, v->vi, sizeof(*nvi));

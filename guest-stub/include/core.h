@@ -53,6 +53,8 @@ long do_vcpu_op(struct pcpu *pc, uint64_t cmd, uint64_t vcpuid, uint64_t arg);
 /* mm.c (more in mm.h) */
 void mm_init(void);
 int mm_take_boot_tables(struct pcpu *pc, uint64_t l4_mfn);
+int mm_get_writable(uint64_t mfn);
+void mm_put_writable(uint64_t mfn);
 long do_update_va_mapping(struct pcpu *pc, uint64_t va, uint64_t val, uint64_t flags);
 long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone, uint64_t dom);
 long do_mmu_update(struct pcpu *pc, uint64_t ureqs, uint64_t count, uint64_t pdone, uint64_t dom);

@@ -30,6 +30,9 @@ bool plat_from_guest(const struct cpu_regs *regs);
 uint64_t plat_read_cr2(struct pcpu *pc);
 
 void plat_write_cr3(uint64_t cr3);
+/* Hardware CR0.TS follows the guest's virtual TS (lazy-FPU kernels get
+ * #NM on their next FPU instruction). */
+void plat_set_ts(bool ts);
 uint64_t plat_read_cr3(void);
 void plat_invlpg(uint64_t va);
 void plat_flush_tlb(void);

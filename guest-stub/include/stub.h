@@ -81,6 +81,7 @@ struct vcpu {
 	/* vcpu_info: defaults to shared_info->vcpu_info[id]; register_vcpu_info
 	 * moves it into guest RAM (we hold a direct-map pointer). */
 	struct vcpu_info *vi;
+	uint64_t vi_mfn; /* guest frame holding vi, 0 while in shared_info */
 	uint64_t runstate_va; /* guest VA of struct vcpu_runstate_info, 0 = none */
 	uint64_t time_area_va;
 	struct vcpu_runstate_info runstate;
@@ -186,6 +187,9 @@ void console_write(struct pcpu *pc, const char *buf, size_t len);
 int copy_from_guest(void *dst, uint64_t src_va, size_t len);
 int copy_to_guest(uint64_t dst_va, const void *src, size_t len);
 bool guest_va_ok(uint64_t va, size_t len);
+bool guest_canonical(uint64_t va);
+/* Read up to max instruction bytes at rip; returns how many (0: none). */
+size_t copy_insn_from_guest(uint8_t *buf, uint64_t rip, size_t max);
 /* asm helpers with exception-table fixups (platform/x86/uaccess.S) */
 size_t raw_copy(void *dst, const void *src, size_t len); /* returns bytes NOT copied */
 bool fixup_exception(struct cpu_regs *regs);

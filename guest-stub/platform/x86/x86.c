@@ -150,6 +150,15 @@ void plat_write_cr3(uint64_t cr3)
 	__asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
 }
 
+void plat_set_ts(bool ts)
+{
+	uint64_t cr0;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	uint64_t want = ts ? cr0 | 8 : cr0 & ~8ULL;
+	if (want != cr0)
+		__asm__ volatile("mov %0, %%cr0" ::"r"(want) : "memory");
+}
+
 void plat_invlpg(uint64_t va)
 {
 	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");

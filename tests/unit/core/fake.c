@@ -227,6 +227,12 @@ void plat_flush_tlb(void)
 	fake.flush_calls++;
 }
 
+void plat_set_ts(bool ts)
+{
+	fake.ts_calls++;
+	fake.hw_ts = ts;
+}
+
 void plat_set_fs_base(uint64_t base)
 {
 	fake.fs_calls++;

@@ -63,6 +63,8 @@ struct fake_state {
 	unsigned doorbell_calls;
 	uint32_t doorbell_last;
 	unsigned flush_calls, invlpg_calls;
+	unsigned ts_calls;
+	bool hw_ts;
 	uint64_t invlpg_last;
 	unsigned fs_calls, gs_calls;
 	uint64_t fs_last, gs_last;

@@ -458,7 +458,8 @@ static void test_cpuid_leaf1(void **state)
 	cpuid(1, 0, c);
 	const uint32_t ecx_hidden =
 	    (1u << 3) | (1u << 5) | (1u << 6) | (1u << 17) | (1u << 21) | (1u << 24);
-	const uint32_t edx_hidden = (1u << 3) | (1u << 12) | (1u << 13) | (1u << 17);
+	const uint32_t edx_hidden =
+		(1u << 3) | (1u << 7) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 17);
 	assert_int_equal(c[2] & ecx_hidden, 0);
 	assert_int_equal(c[3] & edx_hidden, 0);
 	assert_true(c[2] & (1u << 31)); /* hypervisor */
