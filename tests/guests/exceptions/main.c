@@ -228,5 +228,9 @@ void test_main(void)
 	test_bp();
 	test_de();
 	test_registers();
-	test_softint();
+	if (xkg_on_pvm())
+		printf("exceptions: int $n from kernel mode not checked on pvm (KVM's emulator "
+		       "fails on it there)\n");
+	else
+		test_softint();
 }

@@ -95,6 +95,7 @@ void xkg_fail(const char *fmt, ...) __printf(1, 2);
 void xkg_error(const char *fmt, ...) __printf(1, 2);
 /* The feature under test is legitimately absent. */
 void xkg_skip(const char *fmt, ...) __printf(1, 2);
+bool xkg_on_pvm(void);
 enum xkg_status xkg_status(void);
 /* SHUTDOWN_* used after the result line (default SHUTDOWN_poweroff). */
 void xkg_set_shutdown_reason(unsigned int reason);
