@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Boot Debian 12's stock kernel as a PV guest under xenkvm, drive its shell.
+
+usage: debian-boot.py --xenkvm PATH [--platform pvm|hw] [--kvmbox PATH]
+                      [--kernel VMLINUZ] [--initrd CPIO] [--scramble-p2m]
+                      [--timeout S]
+
+The kernel defaults to $XENKVM_DEBIAN_VMLINUZ or tools/fetch-debian-kernel;
+the initramfs is built with tools/make-initramfs.  Exit: 0 pass, 1 fail,
+77 skip (platform not available here).
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXIT_SKIP = 77
+
+# Each step: a shell command and a regex its output must match.  Output is
+# framed by markers so that echoes and kernel messages cannot fake a pass.
+STEPS = [
+    ("uname -r; uname -m", r"6\.1\.\d+-\d+-amd64\s+x86_64"),
+    ("mount | grep -c -E 'proc|sysfs|devtmpfs|tmpfs'", r"^[4-9]$"),
+    ("grep -c processor /proc/cpuinfo", r"^1$"),
+    ("cat /sys/hypervisor/type 2>/dev/null || dmesg | grep -m1 -o 'Xen PV'", r"xen|Xen PV"),
+    ("awk '/MemTotal/ {print ($2 > 100000) ? \"memok\" : \"memlow\"}' /proc/meminfo", r"memok"),
+    # fork/exec storm
+    ("i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done; echo forks=$i", r"forks=300"),
+    # page-fault heavy: 32 MiB through tmpfs, read back and checksummed
+    ("dd if=/dev/zero of=/tmp/z bs=1M count=32 2>/dev/null; sha256sum /tmp/z | cut -c1-16;"
+     " rm /tmp/z", r"^83ee47245398adee$"),
+    ("dd if=/dev/urandom of=/tmp/r bs=1k count=4096 2>/dev/null; a=$(md5sum < /tmp/r);"
+     " cp /tmp/r /tmp/s; b=$(md5sum < /tmp/s); [ \"$a\" = \"$b\" ] && echo same", r"same"),
+    # pipes, process groups, signals
+    ("seq 1 20000 | sort -rn | head -1", r"^20000$"),
+    ("sh -c 'kill -TERM $$; sleep 5'; echo status=$?", r"status=143"),
+    ("sleep 30 & p=$!; sleep 1; kill -KILL $p; wait $p; echo status=$?", r"status=137"),
+    ("sh -c 'trap \"echo got\" USR1; kill -USR1 $$; true'", r"^got$"),
+    # a busy loop long enough for timer interrupts and preemption
+    ("t0=$(cut -d. -f1 /proc/uptime); i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done;"
+     " t1=$(cut -d. -f1 /proc/uptime); echo loop=$i", r"loop=20000"),
+    ("dmesg | grep -c -E 'Oops|BUG:|WARNING:|Call Trace' || true", r"^0$"),
+]
+
+
+def fetch_kernel():
+    k = os.environ.get("XENKVM_DEBIAN_VMLINUZ")
+    if k and os.path.exists(k):
+        return k
+    out = subprocess.run([os.path.join(SRC, "tools", "fetch-debian-kernel")],
+                         capture_output=True, text=True)
+    if out.returncode != 0 or not out.stdout.strip():
+        sys.stderr.write(out.stderr)
+        return None
+    return out.stdout.strip().splitlines()[-1]
+
+
+class Guest:
+    def __init__(self, cmd):
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+        self.buf = b""
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._reader, daemon=True)
+        self.t.start()
+
+    def _reader(self):
+        while True:
+            d = self.p.stdout.read1(65536)
+            if not d:
+                return
+            sys.stdout.buffer.write(d)
+            sys.stdout.flush()
+            with self.lock:
+                self.buf += d
+
+    def wait_for(self, pattern, timeout, start=0):
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern.encode())
+        while time.monotonic() < deadline:
+            with self.lock:
+                m = rx.search(self.buf, start)
+            if m:
+                return m
+            if self.p.poll() is not None and not self.t.is_alive():
+                return None
+            time.sleep(0.05)
+        return None
+
+    def send(self, line):
+        self.p.stdin.write(line.encode() + b"\n")
+        self.p.stdin.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xenkvm", required=True)
+    ap.add_argument("--platform", default="pvm", choices=["pvm", "hw"])
+    ap.add_argument("--kvmbox", default=os.path.join(SRC, "tools", "kvmbox"))
+    ap.add_argument("--kernel")
+    ap.add_argument("--initrd")
+    ap.add_argument("--scramble-p2m", action="store_true")
+    ap.add_argument("--timeout", type=int, default=240, help="boot + test budget (s)")
+    a = ap.parse_args()
+
+    xenkvm = os.path.abspath(a.xenkvm)
+    det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
+    prefix = []
+    if a.platform != det:
+        if a.platform == "pvm":
+            print(f"SKIP: this host's KVM is '{det}', not pvm")
+            return EXIT_SKIP
+        if subprocess.run([a.kvmbox, "--check"], capture_output=True).returncode != 0:
+            print("SKIP: no hardware virtualization here and the KVM box cannot run")
+            return EXIT_SKIP
+        prefix = [a.kvmbox, "--timeout", str(a.timeout + 60)]
+
+    kernel = a.kernel or fetch_kernel()
+    if not kernel:
+        print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
+        return 1
+    tmpdir = tempfile.mkdtemp(prefix="xenkvm-sys-", dir="/tmp")
+    initrd = a.initrd or os.path.join(tmpdir, "initrd.cpio.gz")
+    if not a.initrd:
+        subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), initrd], check=True)
+
+    cmd = prefix + [xenkvm, "run", "--platform", a.platform, "--kernel", kernel,
+                    "--ramdisk", initrd, "--memory", "512", "--extra",
+                    "console=hvc0 loglevel=4", "--timeout", str(a.timeout)]
+    if a.scramble_p2m:
+        cmd.append("--scramble-p2m")
+    print("running: " + " ".join(cmd), flush=True)
+    g = Guest(cmd)
+    fails = []
+    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
+        fails.append("no shell: the guest never reached its init")
+    else:
+        pos = 0
+        for i, (c, want) in enumerate(STEPS):
+            g.send(f"echo @@B{i}@@; {c}; echo @@E{i}@@")
+            m = g.wait_for(rf"(?s)@@B{i}@@\r?\n(.*?)@@E{i}@@", 120, pos)
+            if not m:
+                fails.append(f"step {i} ({c!r}): no output")
+                break
+            pos = m.end()
+            out = m.group(1).decode(errors="replace").strip()
+            if not re.search(want, out, re.M):
+                fails.append(f"step {i} ({c!r}): got {out!r}, want /{want}/")
+        g.send("poweroff -f")
+    try:
+        rc = g.p.wait(timeout=120 if not fails else 30)
+    except subprocess.TimeoutExpired:
+        g.p.kill()
+        rc = g.p.wait()
+        fails.append("the guest did not power off")
+    g.t.join(5)
+    with g.lock:
+        text = g.buf.decode(errors="replace")
+    # Kernel messages only (our own commands mention these words).
+    klog = "\n".join(l for l in text.splitlines() if re.match(r"\s*\[\s*\d+\.\d+\]", l))
+    for bad in ("Oops", "BUG:", "WARNING:", "Call Trace", "Kernel panic"):
+        if bad in klog:
+            fails.append(f"kernel log shows '{bad}'")
+    if not fails and rc != 0:
+        fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
+    for f in fails:
+        print("FAIL: " + f)
+    print("PASS" if not fails else f"{len(fails)} failure(s)")
+    return 0 if not fails else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
