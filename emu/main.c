@@ -183,7 +183,8 @@ static int setup_backends(struct loop *l)
 	if (!l->console)
 		return -1;
 #ifdef HAVE_XENSTORED
-	l->xsd = xsd_new(l->base, NULL);
+	struct xsd_options xo = {.trace = vm->opt.trace_hypercalls};
+	l->xsd = xsd_new(l->base, &xo);
 	if (!l->xsd)
 		return -1;
 	struct xsd_dominfo info = {

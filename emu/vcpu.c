@@ -167,6 +167,10 @@ void *xk_vcpu_thread(void *arg)
 					goto done;
 				continue;
 			}
+			if (vm->opt.verbose && vc->nr_io_exits < 8)
+				fprintf(stderr, "xenkvm: vcpu %u: guest port I/O %s 0x%x\n", vc->id,
+					run->io.direction == KVM_EXIT_IO_IN ? "in" : "out",
+					run->io.port);
 			/* On PVM the guest kernel runs as PVM supervisor, so its
 			 * port I/O exits here instead of trapping to the stub:
 			 * give it what the stub's emulation gives (reads float
