@@ -132,9 +132,13 @@ struct xk_console *xk_console_new(struct event_base *base, struct xencons_interf
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	if (in_fd >= 0 && base) {
+		/* Input that epoll cannot watch (/dev/null, a regular file)
+		 * means no console input. */
 		c->in_ev = event_new(base, in_fd, EV_READ | EV_PERSIST, on_input, c);
-		if (c->in_ev)
-			event_add(c->in_ev, NULL);
+		if (c->in_ev && event_add(c->in_ev, NULL)) {
+			event_free(c->in_ev);
+			c->in_ev = NULL;
+		}
 	}
 	return c;
 }

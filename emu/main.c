@@ -31,6 +31,15 @@ void xk_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static bool libevent_verbose;
+
+/* libevent's own warnings (e.g. an unpollable stdin) only with -v. */
+static void libevent_log(int severity, const char *msg)
+{
+	if (libevent_verbose || severity >= EVENT_LOG_ERR)
+		fprintf(stderr, "xenkvm: libevent: %s\n", msg);
+}
+
 static void usage(FILE *f)
 {
 	fputs("Usage: xenkvm COMMAND [OPTIONS]\n"
@@ -343,6 +352,8 @@ static int cmd_run(int argc, char **argv)
 	if (vm.stop_fd < 0 || xk_kvm_open(&vm) || xk_domain_build(&vm) || setup_doorbell(&vm))
 		goto out;
 
+	libevent_verbose = vm.opt.verbose;
+	event_set_log_callback(libevent_log);
 	l.base = event_base_new();
 	if (!l.base) {
 		xk_err("cannot create the event loop");
