@@ -35,6 +35,18 @@ static void flush_if_needed(void)
 	}
 }
 
+/* End of an mmu_update/mmuext_op batch: one flush, then *pdone. */
+static long finish_batch(uint64_t pdone, uint64_t done, long rc)
+{
+	flush_if_needed();
+	if (pdone) {
+		uint32_t d = (uint32_t)done;
+		if (copy_to_guest(pdone, &d, sizeof(d)))
+			return -EFAULT;
+	}
+	return rc;
+}
+
 /* A frame the stub itself writes (vcpu_info): counted as a writable
  * mapping so that it can never become a page table. */
 int mm_get_writable(uint64_t mfn)
@@ -416,13 +428,7 @@ long do_mmu_update(struct pcpu *pc, uint64_t ureqs, uint64_t count, uint64_t pdo
 		if (rc)
 			break;
 	}
-	flush_if_needed();
-	if (pdone) {
-		uint32_t done = (uint32_t)i;
-		if (copy_to_guest(pdone, &done, sizeof(done)))
-			return -EFAULT;
-	}
-	return rc;
+	return finish_batch(pdone, i, rc);
 }
 
 static int set_baseptr(uint64_t *cr3, uint64_t mfn)
@@ -536,13 +542,7 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 		if (rc)
 			break;
 	}
-	flush_if_needed();
-	if (pdone) {
-		uint32_t done = (uint32_t)i;
-		if (copy_to_guest(pdone, &done, sizeof(done)))
-			return -EFAULT;
-	}
-	return rc;
+	return finish_batch(pdone, i, rc);
 }
 
 long do_memory_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)

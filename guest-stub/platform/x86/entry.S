@@ -24,6 +24,26 @@
 #define STUB_SLOT       0x1ffff06 /* XK_STUB_VA >> 39 */
 #define FRAME_WORDS     7         /* vector, error, rip, cs, rflags, rsp, ss */
 
+/* Restore the GPRs of a struct cpu_regs at %rsp and drop vector/error. */
+.macro POP_FRAME
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rax
+	pop	%rcx
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+	add	$16, %rsp
+.endm
+
 	.section .text.entry, "ax"
 	.code64
 	.globl _start
@@ -126,22 +146,7 @@ eb_common:
 	.globl eb_restore_hw
 eb_restore_hw:				/* rdi: frame to return to */
 	mov	%rdi, %rsp
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbp
-	pop	%rbx
-	pop	%r11
-	pop	%r10
-	pop	%r9
-	pop	%r8
-	pop	%rax
-	pop	%rcx
-	pop	%rdx
-	pop	%rsi
-	pop	%rdi
-	add	$16, %rsp
+	POP_FRAME
 	iretq
 
 /* PVM return to the guest.  Interrupts are the byte VIF.if_, clear from
@@ -151,22 +156,7 @@ eb_restore_hw:				/* rdi: frame to return to */
 	.globl eb_restore_pvm, eb_pvm_window, eb_pvm_iret, eb_retry
 eb_restore_pvm:
 	mov	%rdi, %rsp
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbp
-	pop	%rbx
-	pop	%r11
-	pop	%r10
-	pop	%r9
-	pop	%r8
-	pop	%rax
-	pop	%rcx
-	pop	%rdx
-	pop	%rsi
-	pop	%rdi
-	add	$16, %rsp
+	POP_FRAME
 	movb	$1, PCPU(PCPU_VIF)
 eb_pvm_window:
 	cmpb	$0, PCPU(PCPU_VIF + 1)	/* an interrupt waited while if_ was 0: */
