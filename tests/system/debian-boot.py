@@ -109,6 +109,8 @@ def main():
     ap.add_argument("--kernel")
     ap.add_argument("--initrd")
     ap.add_argument("--scramble-p2m", action="store_true")
+    ap.add_argument("--xenstore-shutdown", action="store_true",
+                    help="end with xenstore-write control/shutdown poweroff, as xl shutdown")
     ap.add_argument("--timeout", type=int, default=240, help="boot + test budget (s)")
     a = ap.parse_args()
 
@@ -133,6 +135,8 @@ def main():
             args += ["--initrd", a.initrd]
         if a.scramble_p2m:
             args.append("--scramble-p2m")
+        if a.xenstore_shutdown:
+            args.append("--xenstore-shutdown")
         print("running in the KVM box: " + " ".join(args), flush=True)
         return subprocess.run([a.kvmbox, "--timeout", str(a.timeout + 120)] + args).returncode
 
@@ -150,6 +154,9 @@ def main():
                     "console=hvc0 loglevel=4", "--timeout", str(a.timeout)]
     if a.scramble_p2m:
         cmd.append("--scramble-p2m")
+    sock = os.path.join(tmpdir, "xenstored.sock")
+    if a.xenstore_shutdown:
+        cmd += ["--xenstore-socket", sock]
     print("running: " + " ".join(cmd), flush=True)
     g = Guest(cmd)
     fails = []
@@ -167,7 +174,19 @@ def main():
             out = m.group(1).decode(errors="replace").strip()
             if not re.search(want, out, re.M):
                 fails.append(f"step {i} ({c!r}): got {out!r}, want /{want}/")
-        g.send("poweroff -f")
+        if a.xenstore_shutdown and not fails:
+            env = dict(os.environ, XENSTORED_PATH=sock)
+            ls = subprocess.run(["xenstore-ls", "/local/domain/1"], env=env,
+                                capture_output=True, text=True)
+            print(ls.stdout + ls.stderr, flush=True)
+            if ls.returncode or 'name = "' not in ls.stdout or "feature-poweroff" not in ls.stdout:
+                fails.append("xenstore-ls of the guest's tree failed or is incomplete")
+            w = subprocess.run(["xenstore-write", "/local/domain/1/control/shutdown", "poweroff"],
+                               env=env, capture_output=True, text=True)
+            if w.returncode:
+                fails.append("xenstore-write control/shutdown failed: " + w.stderr.strip())
+        else:
+            g.send("poweroff -f")
     try:
         rc = g.p.wait(timeout=120 if not fails else 30)
     except subprocess.TimeoutExpired:
