@@ -389,6 +389,12 @@ static long hc_mmu_update(struct pcpu *pc, uint64_t reqs, uint64_t count, uint64
 	return do_mmu_update(pc, reqs, count, pdone, dom_);
 }
 
+static long hc_grant_table_op(struct pcpu *pc, uint64_t cmd, uint64_t uop, uint64_t count,
+			      uint64_t a4, uint64_t a5)
+{
+	return do_grant_table_op(pc, cmd, uop, count);
+}
+
 static long hc_multicall(struct pcpu *pc, uint64_t calls, uint64_t nr, uint64_t a3,
 			 uint64_t a4, uint64_t a5);
 
@@ -416,12 +422,12 @@ static const struct hypercall_desc hypercall_table[64] = {
 	[__HYPERVISOR_callback_op] = {"callback_op", hc_callback_op, true},
 	[__HYPERVISOR_event_channel_op] = {"event_channel_op", hc_evtchn_op, true},
 	[__HYPERVISOR_physdev_op] = {"physdev_op", hc_physdev_op, true},
+	[__HYPERVISOR_grant_table_op] = {"grant_table_op", hc_grant_table_op, true},
 	/*
 	 * Deliberately absent (-ENOSYS): set_callbacks (32-bit only),
 	 * *_compat ops (pre-3.0.2 guests), platform_op/sysctl/domctl/dm_op
 	 * (privileged), nmi_op, hvm_op, xsm_op, kexec, tmem, argo, hypfs,
-	 * xenoprof; xenpmu_op (Linux tolerates -ENOSYS: no vPMU);
-	 * grant_table_op until grant tables land (PV MMU issue).
+	 * xenoprof; xenpmu_op (Linux tolerates -ENOSYS: no vPMU).
 	 */
 };
 

@@ -113,7 +113,8 @@ int get_l1e(uint64_t *e)
 		return 0;
 	uint64_t mfn = (*e & PTE_ADDR) >> PAGE_SHIFT;
 	if (!mfn_is_ram(mfn)) {
-		if (mfn != shared_info_mfn)
+		/* Frames Xen hands the guest: shared_info, grant frames. */
+		if (mfn != shared_info_mfn && !grant_frame(mfn))
 			return -EINVAL;
 		*e |= PTE_U;
 		return 0;

@@ -62,6 +62,10 @@ long do_memory_op(struct pcpu *pc, uint64_t cmd, uint64_t arg);
 void load_guest_cr3(struct pcpu *pc);
 bool mfn_is_ram(uint64_t mfn);
 
+/* grant.c */
+long do_grant_table_op(struct pcpu *pc, uint64_t cmd, uint64_t uop, uint64_t count);
+bool grant_frame(uint64_t mfn);
+
 /* ptwr.c */
 bool ptwr_emulate(struct pcpu *pc, struct cpu_regs *regs, uint64_t cr2);
 

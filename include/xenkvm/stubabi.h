@@ -62,6 +62,12 @@ enum xk_platform {
 /* Host -> stub event-channel doorbell bitmap size (ports). */
 #define XK_HOST_PORTS 4096
 
+/* Grant-table size: frames of shared entries (Xen's default maximum is 64;
+ * 32 v1 frames = 16384 grants) and the v2 status frames that go with them
+ * (2 bytes per v2 entry, 256 v2 entries per shared frame). */
+#define XK_GRANT_FRAMES        32
+#define XK_GRANT_STATUS_FRAMES ((XK_GRANT_FRAMES * 256 * 2 + 4095) / 4096)
+
 struct xk_boot_vcpu0 {
 	/* Guest start-of-day registers (pv-abi.md 1.4). */
 	uint64_t rip, rsp, rsi;
@@ -100,6 +106,10 @@ struct xk_boot_info {
 	uint64_t console_frame, store_frame; /* MFNs of the rings */
 	uint64_t start_info_va;
 	uint64_t features; /* XK_FEAT_* negotiated by the launcher */
+	/* Grant table: shared frames (v1 or v2 entries) and v2 status frames,
+	 * in the stub region (not guest RAM, as on Xen). */
+	uint64_t grant_off, grant_status_off;
+	uint32_t grant_frames, grant_status_frames;
 	struct xk_boot_vcpu0 vcpu0;
 };
 
