@@ -106,6 +106,24 @@ static long get_status_frames(uint64_t uop)
 	return copy_to_guest(uop, &g, sizeof(g));
 }
 
+static bool grants_in_use(void)
+{
+	const uint8_t *base = (const uint8_t *)dom.bi;
+
+	if (version == 1) {
+		const grant_entry_v1_t *g = (const void *)(base + dom.bi->grant_off);
+		for (size_t i = 0; i < (size_t)dom.bi->grant_frames * PAGE_SIZE / sizeof(*g); i++)
+			if (READ_ONCE(g[i].flags) & (GTF_reading | GTF_writing))
+				return true;
+		return false;
+	}
+	const grant_status_t *st = (const void *)(base + dom.bi->grant_status_off);
+	for (size_t i = 0; i < (size_t)dom.bi->grant_status_frames * PAGE_SIZE / sizeof(*st); i++)
+		if (READ_ONCE(st[i]) & (GTF_reading | GTF_writing))
+			return true;
+	return false;
+}
+
 long do_grant_table_op(struct pcpu *pc, uint64_t cmd, uint64_t uop, uint64_t count)
 {
 	long rc = 0;
@@ -129,13 +147,13 @@ long do_grant_table_op(struct pcpu *pc, uint64_t cmd, uint64_t uop, uint64_t cou
 				return -EFAULT;
 			if (sv.version != 1 && sv.version != 2)
 				return -EINVAL;
-			/* Entries in use would change meaning: only switch
-			 * while every entry is free, as Xen. */
+			/* Entries a backend is using would change meaning: only
+			 * switch while none is mapped or being copied (Xen
+			 * checks its active entries; here that is what the
+			 * reading/writing flags record). */
 			if (sv.version != version) {
-				const uint8_t *g = (const uint8_t *)dom.bi + dom.bi->grant_off;
-				for (size_t b = 0; b < (size_t)dom.bi->grant_frames * PAGE_SIZE; b++)
-					if (g[b])
-						return -EBUSY;
+				if (grants_in_use())
+					return -EBUSY;
 				version = sv.version;
 			}
 			sv.version = version;

@@ -132,6 +132,11 @@ static inline long HYPERVISOR_event_channel_op(int cmd, void *arg)
 	return xkg_hcall(__HYPERVISOR_event_channel_op, cmd, arg, 0, 0, 0);
 }
 
+static inline long HYPERVISOR_grant_table_op(int cmd, void *uop, unsigned int count)
+{
+	return xkg_hcall(__HYPERVISOR_grant_table_op, cmd, uop, count, 0, 0);
+}
+
 static inline long HYPERVISOR_physdev_op(int cmd, void *arg)
 {
 	return xkg_hcall(__HYPERVISOR_physdev_op, cmd, arg, 0, 0, 0);
