@@ -102,22 +102,26 @@ void inject_soft_int(struct pcpu *pc, unsigned vector)
 	create_bounce_frame(pc, ti->address, (ti->flags & 4) ? TBF_MASK : 0, 0);
 }
 
-void bounce_syscall(struct pcpu *pc)
+void bounce_syscall(struct pcpu *pc, bool compat)
 {
 	struct vcpu *v = &pc->v;
 	struct cpu_regs *r = pc->guest_regs;
+	uint64_t cb = compat ? v->syscall32_cb : v->syscall_cb;
 
 	/* hardware SYSCALL: RCX = return RIP, R11 = RFLAGS; the frame carries
-	 * the user context as if the kernel had been interrupted there. */
-	r->cs = plat_hw_cs(pc, false, false);
+	 * the user context as if the kernel had been interrupted there.  A
+	 * compat-mode SYSCALL goes to the syscall32 callback (Xen's
+	 * cstar_enter); the guest kernel itself is never in compat mode. */
+	r->cs = plat_hw_cs(pc, false, compat);
 	r->ss = plat_hw_ss(pc, false);
-	if (!v->syscall_cb) {
+	if (!cb || (compat && v->in_kernel)) {
 		/* No callback: #UD at the syscall instruction (pv-abi.md 3.3). */
 		r->rip -= 2;
 		inject_exception(pc, 6, false, 0);
 		return;
 	}
-	create_bounce_frame(pc, v->syscall_cb, v->syscall_mask_events ? TBF_MASK : 0, 0);
+	bool mask = compat ? v->syscall32_mask_events : v->syscall_mask_events;
+	create_bounce_frame(pc, cb, mask ? TBF_MASK : 0, 0);
 	r->rflags &= ~X86_EFLAGS_DF; /* as SYSCALL's mask would (pv-abi.md 3.3) */
 }
 

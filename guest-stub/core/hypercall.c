@@ -282,6 +282,7 @@ static long hc_callback_op(struct pcpu *pc, uint64_t cmd, uint64_t arg, uint64_t
 			return 0;
 		case CALLBACKTYPE_syscall32:
 			v->syscall32_cb = cb.address;
+			v->syscall32_mask_events = mask;
 			return 0;
 		case CALLBACKTYPE_sysenter:
 			v->sysenter_cb = cb.address;

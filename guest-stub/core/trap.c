@@ -137,16 +137,20 @@ static void guest_exception(struct pcpu *pc, struct cpu_regs *regs)
 void stub_trap(struct cpu_regs *regs, struct pcpu *pc)
 {
 
-	if (regs->vector != ENTRY_SYSCALL && !plat_from_guest(regs)) {
+	bool is_syscall = regs->vector == ENTRY_SYSCALL || regs->vector == ENTRY_SYSCALL32;
+
+	if (!is_syscall && !plat_from_guest(regs)) {
 		stub_mode_trap(pc, regs);
 		return;
 	}
 	pc->guest_regs = regs;
-	if (regs->vector == ENTRY_SYSCALL) {
+	if (regs->vector == ENTRY_SYSCALL32) {
+		bounce_syscall(pc, true);
+	} else if (regs->vector == ENTRY_SYSCALL) {
 		if (pc->v.in_kernel)
 			do_hypercall(pc, regs);
 		else
-			bounce_syscall(pc);
+			bounce_syscall(pc, false);
 	} else if (regs->vector < 32) {
 		if (unlikely(dom.bi->vcpu0.flags & XK_BOOTF_TRACE_HYPERCALLS))
 			printk("trap %u err %lx rip %lx cs %lx rsp %lx rflags %lx (%s mode)",

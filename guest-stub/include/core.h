@@ -14,7 +14,7 @@ void inject_soft_int(struct pcpu *pc, unsigned vector);
 /* Kernel <-> user mode switch as Xen's toggle_guest_mode(). */
 void toggle_guest_mode(struct pcpu *pc);
 long do_iret(struct pcpu *pc);
-void bounce_syscall(struct pcpu *pc);
+void bounce_syscall(struct pcpu *pc, bool compat);
 void guest_regs_dump(struct pcpu *pc, const struct cpu_regs *r, char *buf, size_t len);
 
 /* hypercall.c */

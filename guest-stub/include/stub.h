@@ -37,6 +37,7 @@ struct cpu_regs {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 #define ENTRY_SYSCALL 0x100
+#define ENTRY_SYSCALL32 0x102 /* SYSCALL from compatibility mode (CSTAR) */
 
 _Static_assert(sizeof(struct cpu_regs) == 22 * 8, "frame layout used by entry.S");
 
@@ -74,7 +75,7 @@ struct vcpu {
 	uint64_t cr4_guest;  /* guest-controlled CR4 bits */
 	uint64_t dr[8];
 	uint64_t event_cb, failsafe_cb, syscall_cb, syscall32_cb, sysenter_cb, nmi_cb;
-	bool syscall_mask_events, failsafe_mask_events;
+	bool syscall_mask_events, syscall32_mask_events, failsafe_mask_events;
 	struct trap_info traps[256];
 	uint8_t trap_set[256 / 8];
 	uint8_t iopl; /* virtual IOPL (PHYSDEVOP_set_iopl) */

@@ -20,6 +20,7 @@
 #define PCPU_TRAP       16     /* stub_trap() */
 #define PCPU_VIF        0x2000 /* AREA_VIF_OFF */
 #define ENTRY_SYSCALL   0x100
+#define ENTRY_SYSCALL32 0x102
 #define VEC_RETRY       0x101
 #define STUB_SLOT       0x1ffff06 /* XK_STUB_VA >> 39 */
 #define FRAME_WORDS     7         /* vector, error, rip, cs, rflags, rsp, ss */
@@ -79,6 +80,20 @@ eb_syscall:
 	push	%rcx			/* rip */
 	pushq	$0			/* error code */
 	pushq	$ENTRY_SYSCALL
+	jmp	eb_common
+
+/* SYSCALL from compatibility mode (CSTAR): 32-bit user programs. */
+	.globl eb_syscall32
+eb_syscall32:
+	mov	%rsp, PCPU(PCPU_SCRATCH)
+	mov	PCPU(PCPU_STACKTOP), %rsp
+	sub	$8, %rsp
+	pushq	PCPU(PCPU_SCRATCH)
+	push	%r11
+	pushq	$0
+	push	%rcx
+	pushq	$0
+	pushq	$ENTRY_SYSCALL32
 	jmp	eb_common
 
 /* Frame relocation for traps.  Stack: vector, error, rip, cs, rflags, rsp,

@@ -116,7 +116,7 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	 * without swapgs or a scratch register. */
 	wrmsr(MSR_STAR, ((uint64_t)(sel->kernel_cs - 16) << 48) | ((uint64_t)sel->stub_cs << 32));
 	wrmsr(MSR_LSTAR, eb_addr(pc, eb_syscall));
-	wrmsr(MSR_CSTAR, eb_addr(pc, eb_syscall));
+	wrmsr(MSR_CSTAR, eb_addr(pc, eb_syscall32));
 	wrmsr(MSR_SFMASK, X86_EFLAGS_IF | X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_AC |
 				  X86_EFLAGS_NT);
 }

@@ -44,7 +44,8 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel);
 /* x2APIC on, TSC-deadline timer vector XK_VEC_TIMER. */
 void x86_lapic_init(void);
 
-extern char entry_block[], entry_block_end[], eb_syscall[], eb_idt[], eb_restore_hw[];
+extern char entry_block[], entry_block_end[], eb_syscall[], eb_syscall32[], eb_idt[];
+extern char eb_restore_hw[];
 extern char eb_restore_pvm[], eb_pvm_window[], eb_pvm_iret[], eb_retry[];
 
 /* Address of an entry-block symbol in this vCPU's copy of the block. */
