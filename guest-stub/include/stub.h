@@ -120,9 +120,9 @@ struct pcpu {
 /* PVM virtual-IF page { u8 if_; u8 pending; u8 pad[6]; u64 cr2; }: the
  * registration MSR takes a page address (low bits are flags). */
 #define AREA_VIF_OFF   0x2000
-#define AREA_ENTRY_OFF 0x3000 /* copy of entry.S's entry block (8 KiB) */
-#define AREA_IDT_OFF   0x5000
-#define AREA_IST_OFF   0x6000 /* three 2 KiB IST stacks (x86.c), up to 0x7800 */
+#define AREA_ENTRY_OFF 0x3000 /* copy of entry.S's entry block (12 KiB) */
+#define AREA_IDT_OFF   0x6000
+#define AREA_IST_OFF   0x7000 /* three 2 KiB IST stacks (x86.c), up to 0x8800 */
 #define AREA_STACK_TOP XK_VCPU_AREA_SIZE
 
 _Static_assert(sizeof(struct pcpu) <= AREA_VIF_OFF, "pcpu fits below the VIF page");

@@ -8,6 +8,7 @@
 
 static const struct x86_selectors hw_sel = {
 	.stub_cs = 0xe008, .stub_ss = 0xe010, .kernel_cs = 0xe033, .kernel_ss = 0xe02b,
+	.compat_syscall = true,
 };
 
 void plat_early_entry(uint64_t vcpu_id, struct xk_boot_info *bi)

@@ -99,14 +99,12 @@ eb_syscall32:
 /* Frame relocation for traps.  Stack: vector, error, rip, cs, rflags, rsp,
  * ss. */
 eb_prologue:
-	/* PVM delivers interrupts with VIF.if_ still set, on their own IST
-	 * stack: clear it before anything else so that no second interrupt
-	 * reuses that stack before the frame has moved.  An interrupt only
+	/* Interrupt stubs cleared VIF.if_ (see eb_idt).  An interrupt only
 	 * arrives while if_ is set, so what it interrupted goes on with if_
 	 * clear and sets it again itself (exit path, idle, irq_enable).  On hw
-	 * the VIF page is unused. */
-	cmpl	$32, (%rsp)
-	jb	0f
+	 * the VIF page is unused.  eb_retry's pseudo-vector clears it here. */
+	cmpl	$VEC_RETRY, (%rsp)
+	jne	0f
 	movb	$0, PCPU(PCPU_VIF)
 0:	push	%rax
 	mov	24(%rsp), %rax		/* interrupted rip (rax, vector, error, rip) */
@@ -184,13 +182,19 @@ eb_retry:				/* rsp: the guest's iret frame */
 	pushq	$VEC_RETRY
 	jmp	eb_prologue
 
-/* IDT entry points: vector v at eb_idt + 16*v. */
+/* IDT entry points: vector v at eb_idt + 32*v.  Interrupt vectors clear
+ * VIF.if_ as their very first instruction: PVM delivers with if_ still set,
+ * and a second interrupt injected before it is cleared would reuse the IST
+ * stack under the first one's frame. */
 	.balign 256
 	.globl eb_idt
 eb_idt:
 	.set vec, 0
 	.rept 256
-	.balign 16
+	.balign 32
+	.if vec >= 32
+	movb	$0, PCPU(PCPU_VIF)
+	.endif
 	.if (vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || (vec == 21)
 	pushq	$vec
 	.else

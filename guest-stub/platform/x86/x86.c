@@ -78,7 +78,7 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	memcpy((void *)(area + AREA_ENTRY_OFF), entry_block, entry_block_end - entry_block);
 	uint64_t *idt = (uint64_t *)(area + AREA_IDT_OFF);
 	for (unsigned v = 0; v < 256; v++) {
-		uint64_t off = eb_addr(pc, eb_idt) + 16 * v;
+		uint64_t off = eb_addr(pc, eb_idt) + 32 * v;
 		unsigned dpl = (v == 3 || v == 4) ? 3 : 0; /* int3/into, as Xen */
 		/* IST1 #DF/NMI/#MC; with ist_all also IST2 for the other
 		 * exceptions and IST3 for interrupts, so that an interrupt
@@ -116,7 +116,11 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	 * without swapgs or a scratch register. */
 	wrmsr(MSR_STAR, ((uint64_t)(sel->kernel_cs - 16) << 48) | ((uint64_t)sel->stub_cs << 32));
 	wrmsr(MSR_LSTAR, eb_addr(pc, eb_syscall));
-	wrmsr(MSR_CSTAR, eb_addr(pc, eb_syscall32));
+	/* CSTAR (compat-mode SYSCALL) only where the host reports the mode
+	 * faithfully: this PVM variant sometimes enters through CSTAR for
+	 * 64-bit code (measured: misrouted 64-bit syscalls), and there the
+	 * guest has no compat user mode we could tell apart anyway. */
+	wrmsr(MSR_CSTAR, eb_addr(pc, sel->compat_syscall ? eb_syscall32 : eb_syscall));
 	wrmsr(MSR_SFMASK, X86_EFLAGS_IF | X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_AC |
 				  X86_EFLAGS_NT);
 }

@@ -37,6 +37,7 @@ struct x86_selectors {
 	uint16_t stub_cs, stub_ss;
 	uint16_t kernel_cs, kernel_ss; /* guest kernel mode, hardware values */
 	bool ist_all; /* IST stacks for every vector (hosts that never switch stacks) */
+	bool compat_syscall; /* CSTAR is only reached from compatibility mode */
 };
 
 /* Build and load GDT/IDT/TSS, SYSCALL MSRs and the per-vCPU trampoline. */
