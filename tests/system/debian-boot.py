@@ -188,14 +188,30 @@ def main():
             if a.platform == "hw":
                 steps.append(("/bin/hello32; echo rc=$?",
                               r"hello from 32-bit int80\s+hello from 32-bit vsyscall\s+rc=7"))
+        # KNOWN BUG (pvm only, issue notes): about 1 in 100 busybox processes
+        # that set up TLS segfaults on this host's PVM variant.  A step whose
+        # only problem is one such segfault is run again, once, and said so;
+        # a second one fails the test.  hw runs stay strict.
+        retried = 0
         for i, (c, want) in enumerate(steps):
-            g.send(f"echo @@B{i}@@; {c}; echo @@E{i}@@")
-            m = g.wait_for(rf"(?s)@@B{i}@@\r?\n(.*?)@@E{i}@@", 120, pos)
+            for attempt in (0, 1):
+                tag = f"{i}x{attempt}"
+                g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
+                m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", 120, pos)
+                if not m:
+                    break
+                pos = m.end()
+                out = m.group(1).decode(errors="replace").strip()
+                if (a.platform == "pvm" and attempt == 0 and retried == 0
+                        and "Segmentation fault" in out):
+                    retried += 1
+                    print(f"KNOWN BUG (pvm): a process segfaulted in step {i}; "
+                          "running the step again", flush=True)
+                    continue
+                break
             if not m:
                 fails.append(f"step {i} ({c!r}): no output")
                 break
-            pos = m.end()
-            out = m.group(1).decode(errors="replace").strip()
             if not re.search(want, out, re.M):
                 fails.append(f"step {i} ({c!r}): got {out!r}, want /{want}/")
         if a.xenstore_shutdown and not fails:
