@@ -4,6 +4,12 @@
  * and event_2l.c).  Host backends are remote domain 0: the guest's sends
  * ring the launcher's ioeventfd doorbell; the launcher's sends arrive as
  * bits in the host_pending page plus an interrupt, drained here.
+ *
+ * A frontend allocates its port with EVTCHNOP_alloc_unbound(remote_dom 0)
+ * and publishes it in xenstore; on Xen the backend then binds it
+ * (bind_interdomain).  Here the backend is the launcher, which binds by
+ * reading xenstore, so an unbound port whose remote end is domain 0 already
+ * carries events both ways (host_bound()).
  */
 #include "core.h"
 #include "platform.h"
@@ -25,6 +31,12 @@ struct evtchn {
 };
 
 static struct evtchn chn[NR_PORTS];
+
+/* Events on this port go to / come from the launcher's backends. */
+static bool host_bound(const struct evtchn *c)
+{
+	return (c->state == ECS_INTERDOMAIN || c->state == ECS_UNBOUND) && c->remote_dom == 0;
+}
 
 /* Xen's virq_is_global(): these exist once per vCPU. */
 static bool virq_is_per_vcpu(uint32_t virq)
@@ -130,7 +142,7 @@ void evtchn_drain_host(void)
 			unsigned b = __builtin_ctzll(bits);
 			bits &= bits - 1;
 			unsigned port = w * 64 + b;
-			if (chn[port].state == ECS_INTERDOMAIN && chn[port].remote_dom == 0)
+			if (host_bound(&chn[port]))
 				evtchn_set_pending(port);
 		}
 	}
@@ -174,10 +186,11 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 			evtchn_set_pending(s.port);
 			return 0;
 		case ECS_INTERDOMAIN:
-			notify_host(s.port);
-			return 0;
 		case ECS_UNBOUND:
-			return 0; /* silently dropped, as Xen */
+			if (host_bound(c))
+				notify_host(s.port);
+			/* else dropped silently, as Xen does on unbound ports */
+			return 0;
 		default:
 			return -EINVAL;
 		}

@@ -313,14 +313,20 @@ static void test_alloc_unbound_and_status(void **state)
 	struct evtchn_status st = status(a.port);
 	assert_int_equal(st.status, EVTCHNSTAT_unbound);
 	assert_int_equal(st.u.unbound.dom, 0);
-	/* Sends on an unbound port are dropped silently, as Xen. */
+	/* Its remote end is the launcher's backend (domain 0): a send
+	 * rings the doorbell, not a local event. */
 	assert_int_equal(send(a.port), 0);
 	assert_false(pending(a.port));
-	assert_int_equal(fake.doorbell_calls, 0);
+	assert_int_equal(fake.doorbell_calls, 1);
+	assert_int_equal(fake.doorbell_last, a.port);
 
 	struct evtchn_alloc_unbound self = {.dom = FAKE_DOMID, .remote_dom = DOMID_SELF};
 	assert_int_equal(evop(EVTCHNOP_alloc_unbound, &self), 0);
 	assert_int_equal(status(self.port).u.unbound.dom, FAKE_DOMID);
+	/* Sends on a port unbound to anyone else are dropped, as Xen. */
+	assert_int_equal(send(self.port), 0);
+	assert_false(pending(self.port));
+	assert_int_equal(fake.doorbell_calls, 1);
 
 	struct evtchn_alloc_unbound other = {.dom = 3, .remote_dom = 0};
 	assert_int_equal(evop(EVTCHNOP_alloc_unbound, &other), -ESRCH);
@@ -356,6 +362,41 @@ static void test_drain_host_interdomain_only(void **state)
 	/* The bitmap was consumed. */
 	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++)
 		assert_int_equal(dom.host_pending[w], 0);
+}
+
+/* A frontend's port (alloc_unbound for domain 0, written to xenstore):
+ * backend events arrive, and after EVTCHNOP_close neither direction works. */
+static void test_frontend_port_to_host_and_close(void **state)
+{
+	struct evtchn_alloc_unbound a = {.dom = DOMID_SELF, .remote_dom = 0};
+	struct evtchn_alloc_unbound self = {.dom = DOMID_SELF, .remote_dom = DOMID_SELF};
+
+	assert_int_equal(evop(EVTCHNOP_alloc_unbound, &a), 0);
+	assert_int_equal(evop(EVTCHNOP_alloc_unbound, &self), 0);
+	dom.host_pending[a.port / 64] |= 1ULL << (a.port % 64);
+	dom.host_pending[self.port / 64] |= 1ULL << (self.port % 64);
+	evtchn_drain_host();
+	assert_true(pending(a.port));
+	assert_false(pending(self.port)); /* not the host's to raise */
+	assert_int_equal(vi(0)->evtchn_upcall_pending, 1);
+	guest_ack_all(0);
+
+	assert_int_equal(send(a.port), 0);
+	assert_int_equal(fake.doorbell_calls, 1);
+	assert_true((dom.notify[a.port / 64] >> (a.port % 64)) & 1);
+
+	assert_int_equal(close_port(a.port), 0);
+	assert_int_equal(status(a.port).status, EVTCHNSTAT_closed);
+	assert_int_equal(send(a.port), -EINVAL);
+	assert_int_equal(fake.doorbell_calls, 1);
+	dom.host_pending[a.port / 64] |= 1ULL << (a.port % 64);
+	evtchn_drain_host();
+	assert_false(pending(a.port));
+	assert_int_equal(vi(0)->evtchn_upcall_pending, 0);
+	/* The port is reused by the next allocation. */
+	struct evtchn_alloc_unbound b = {.dom = DOMID_SELF, .remote_dom = 0};
+	assert_int_equal(evop(EVTCHNOP_alloc_unbound, &b), 0);
+	assert_int_equal(b.port, a.port);
 }
 
 static void test_drain_host_masked(void **state)
@@ -469,6 +510,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_send_to_host_rings_doorbell, setup),
     cmocka_unit_test_setup(test_drain_host_interdomain_only, setup),
     cmocka_unit_test_setup(test_drain_host_masked, setup),
+    cmocka_unit_test_setup(test_frontend_port_to_host_and_close, setup),
     cmocka_unit_test_setup(test_bind_vcpu, setup),
     cmocka_unit_test_setup(test_unmask_reraises_on_bound_vcpu, setup),
     cmocka_unit_test_setup(test_port_exhaustion, setup),
