@@ -47,6 +47,7 @@ struct netq {
 	netif_rx_sring_t *rx;
 	RING_IDX tx_cons, tx_rsp; /* next request to read, next response to write */
 	RING_IDX rx_cons, rx_rsp;
+	bool tx_bound, rx_bound;
 	struct pkt *head, **tailp;
 	unsigned npending;
 	size_t pending_bytes;
@@ -55,7 +56,7 @@ struct netq {
 struct xk_vif {
 	uint32_t domid, handle;
 	struct xk_netdev *dev;
-	struct xk_net_grant_ops gnt;
+	struct xk_grant_ops gnt;
 	struct xk_evtchn_ops ev;
 	void (*log)(void *opaque, const char *msg);
 	void *log_opaque;
@@ -109,6 +110,20 @@ static bool push_responses(RING_IDX *rsp_prod, RING_IDX *rsp_event, RING_IDX new
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	RING_IDX ev = __atomic_load_n(rsp_event, __ATOMIC_RELAXED);
 	return (RING_IDX)(new_prod - ev) < (RING_IDX)(new_prod - old);
+}
+
+static void *map1(struct xk_vif *v, uint32_t ref, bool write)
+{
+	void *page;
+
+	if (v->gnt.map(v->gnt.opaque, v->domid, &ref, 1, write, &page))
+		return NULL;
+	return page;
+}
+
+static void unmap1(struct xk_vif *v, uint32_t ref, bool write)
+{
+	v->gnt.unmap(v->gnt.opaque, v->domid, &ref, 1, write);
 }
 
 /* ---- TX: guest -> packet backend ---- */
@@ -256,13 +271,13 @@ static bool tx_packet(struct netq *q, RING_IDX avail)
 	size_t pos = 0;
 	for (unsigned i = 0; i < n && status == NETIF_RSP_OKAY; i++) {
 		size_t len = i ? txs[i].size : first_len;
-		const uint8_t *page = v->gnt.map(v->gnt.opaque, v->domid, txs[i].gref, false);
+		const uint8_t *page = map1(v, txs[i].gref, false);
 		if (!page) {
 			status = NETIF_RSP_ERROR;
 			break;
 		}
 		memcpy(v->txbuf + pos, page + txs[i].offset, len);
-		v->gnt.unmap(v->gnt.opaque, v->domid, txs[i].gref, (void *)page, false);
+		unmap1(v, txs[i].gref, false);
 		pos += len;
 	}
 	if (status == NETIF_RSP_OKAY)
@@ -377,10 +392,10 @@ static int rx_put(struct netq *q, const uint8_t *f, size_t len, const struct xk_
 		memcpy(&req, (const void *)&q->rx->ring[q->rx_cons++ % RX_RING_SIZE].req,
 		       sizeof(req));
 		size_t chunk = len - pos < PAGE_SIZE ? len - pos : PAGE_SIZE;
-		uint8_t *page = failed ? NULL : v->gnt.map(v->gnt.opaque, v->domid, req.gref, true);
+		uint8_t *page = failed ? NULL : map1(v, req.gref, true);
 		if (page) {
 			memcpy(page, f + pos, chunk);
-			v->gnt.unmap(v->gnt.opaque, v->domid, req.gref, page, true);
+			unmap1(v, req.gref, true);
 		} else {
 			failed = true;
 		}
@@ -519,7 +534,7 @@ static void on_frame(void *opaque, const uint8_t *f, size_t len, const struct xk
 /* ---- the vif ---- */
 
 struct xk_vif *xk_vif_new(uint32_t domid, uint32_t handle, struct xk_netdev *dev,
-			  const struct xk_net_grant_ops *gnt, const struct xk_evtchn_ops *ev,
+			  const struct xk_grant_ops *gnt, const struct xk_evtchn_ops *ev,
 			  void (*log)(void *opaque, const char *msg), void *log_opaque)
 {
 	struct xk_vif *v = calloc(1, sizeof(*v));
@@ -542,6 +557,28 @@ struct xk_vif *xk_vif_new(uint32_t domid, uint32_t handle, struct xk_netdev *dev
 	return v;
 }
 
+/* The guest sent on a queue's TX port (which is also its RX port without
+ * split event channels). */
+static void kick_tx(void *arg)
+{
+	struct netq *q = arg;
+	struct xk_vif *v = q->vif;
+
+	if (!v->connected || v->broken)
+		return;
+	tx_work(q);
+	if (q->cfg.rx_port == q->cfg.tx_port && !v->broken)
+		rx_flush(q);
+}
+
+static void kick_rx(void *arg)
+{
+	struct netq *q = arg;
+
+	if (q->vif->connected && !q->vif->broken)
+		rx_flush(q);
+}
+
 int xk_vif_connect(struct xk_vif *v, unsigned nr, const struct xk_netq_config *cfg,
 		   const struct xk_netfront_features *f)
 {
@@ -549,22 +586,34 @@ int xk_vif_connect(struct xk_vif *v, unsigned nr, const struct xk_netq_config *c
 		xk_vif_disconnect(v);
 	if (nr == 0 || nr > XK_NET_MAX_QUEUES)
 		return -EINVAL;
+	v->nr_queues = nr;
 	for (unsigned i = 0; i < nr; i++) {
 		struct netq *q = &v->q[i];
+		int err;
 		q->cfg = cfg[i];
-		q->tx = v->gnt.map(v->gnt.opaque, v->domid, cfg[i].tx_ring_ref, true);
-		q->rx = v->gnt.map(v->gnt.opaque, v->domid, cfg[i].rx_ring_ref, true);
+		q->tx = map1(v, cfg[i].tx_ring_ref, true);
+		q->rx = map1(v, cfg[i].rx_ring_ref, true);
 		if (!q->tx || !q->rx) {
 			vlog(v, "queue %u: ring refs %u/%u do not map", i, cfg[i].tx_ring_ref,
 			     cfg[i].rx_ring_ref);
-			v->nr_queues = i + 1;
 			xk_vif_disconnect(v);
 			return -EFAULT;
 		}
 		q->tx_cons = q->tx_rsp = load_acq(&q->tx->rsp_prod);
 		q->rx_cons = q->rx_rsp = load_acq(&q->rx->rsp_prod);
+		err = v->ev.bind(v->ev.opaque, cfg[i].tx_port, kick_tx, q);
+		q->tx_bound = !err;
+		if (!err && cfg[i].rx_port != cfg[i].tx_port) {
+			err = v->ev.bind(v->ev.opaque, cfg[i].rx_port, kick_rx, q);
+			q->rx_bound = !err;
+		}
+		if (err) {
+			vlog(v, "queue %u: event channels %u/%u do not bind", i, cfg[i].tx_port,
+			     cfg[i].rx_port);
+			xk_vif_disconnect(v);
+			return err;
+		}
 	}
-	v->nr_queues = nr;
 	v->f = *f;
 	v->broken = false;
 	v->connected = true;
@@ -579,10 +628,15 @@ void xk_vif_disconnect(struct xk_vif *v)
 {
 	for (unsigned i = 0; i < v->nr_queues; i++) {
 		struct netq *q = &v->q[i];
+		if (q->tx_bound)
+			v->ev.unbind(v->ev.opaque, q->cfg.tx_port);
+		if (q->rx_bound)
+			v->ev.unbind(v->ev.opaque, q->cfg.rx_port);
+		q->tx_bound = q->rx_bound = false;
 		if (q->tx)
-			v->gnt.unmap(v->gnt.opaque, v->domid, q->cfg.tx_ring_ref, q->tx, true);
+			unmap1(v, q->cfg.tx_ring_ref, true);
 		if (q->rx)
-			v->gnt.unmap(v->gnt.opaque, v->domid, q->cfg.rx_ring_ref, q->rx, true);
+			unmap1(v, q->cfg.rx_ring_ref, true);
 		q->tx = NULL;
 		q->rx = NULL;
 		drop_pending(q);
@@ -592,19 +646,6 @@ void xk_vif_disconnect(struct xk_vif *v)
 	if (v->rx_stopped && v->dev->ops->rx_ready)
 		v->dev->ops->rx_ready(v->dev, true);
 	v->rx_stopped = false;
-}
-
-void xk_vif_kick(struct xk_vif *v, uint32_t port)
-{
-	if (!v->connected)
-		return;
-	for (unsigned i = 0; i < v->nr_queues && !v->broken; i++) {
-		struct netq *q = &v->q[i];
-		if (port == q->cfg.tx_port)
-			tx_work(q);
-		if (port == q->cfg.rx_port && !v->broken)
-			rx_flush(q);
-	}
 }
 
 bool xk_vif_carrier(const struct xk_vif *v)

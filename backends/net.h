@@ -15,20 +15,9 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "xenbus.h"
 
 struct event_base;
-
-/*
- * Access to pages a guest granted to the backend domain (0).
- * map: host pointer to the 4 KiB page of grant ref, or NULL when the ref
- * is out of range, not granted to domain 0, or read-only and write was
- * asked for.  Every map is paired with an unmap.
- */
-struct xk_net_grant_ops {
-	void *(*map)(void *opaque, uint32_t domid, uint32_t ref, bool write);
-	void (*unmap)(void *opaque, uint32_t domid, uint32_t ref, void *page, bool write);
-	void *opaque;
-};
 
 /* ---- packets between netback and a packet backend ---- */
 
@@ -127,23 +116,47 @@ struct xk_vif_stats {
 
 struct xk_vif;
 
-/* log: one line per call, without newline; NULL means stderr. */
+/*
+ * A vif of guest domid served by netback over dev (which it owns from now
+ * on).  gnt maps the guest's pages; ev raises its ports and routes its
+ * sends (bind/unbind are required).  log: one line per call, without
+ * newline (protocol errors of the frontend); NULL means stderr.
+ */
 struct xk_vif *xk_vif_new(uint32_t domid, uint32_t handle, struct xk_netdev *dev,
-			  const struct xk_net_grant_ops *gnt, const struct xk_evtchn_ops *ev,
+			  const struct xk_grant_ops *gnt, const struct xk_evtchn_ops *ev,
 			  void (*log)(void *opaque, const char *msg), void *log_opaque);
-/* Map the rings of nr queues and start serving them.  0 or -errno (a ring
- * ref that does not map: the vif stays disconnected). */
+/* Map the rings of nr queues, bind their ports and start serving them.
+ * 0 or -errno (a ring ref that does not map, a port that does not bind:
+ * the vif stays disconnected). */
 int xk_vif_connect(struct xk_vif *v, unsigned nr, const struct xk_netq_config *q,
 		   const struct xk_netfront_features *f);
-/* Unmap the rings (frontend closing); the vif can connect again. */
+/* Unbind the ports, unmap the rings (frontend closing); the vif can
+ * connect again. */
 void xk_vif_disconnect(struct xk_vif *v);
-/* The guest notified port: serve the queue(s) bound to it. */
-void xk_vif_kick(struct xk_vif *v, uint32_t port);
 /* True while connected and the frontend has not broken the protocol. */
 bool xk_vif_carrier(const struct xk_vif *v);
 const struct xk_vif_stats *xk_vif_stats(const struct xk_vif *v);
 /* Disconnects, frees the vif and its packet backend. */
 void xk_vif_free(struct xk_vif *v);
+
+/* ---- the "vif" device type (vif.c) ---- */
+
+/* One vif: an xl vif spec, e.g. "bridge=br0,mac=00:16:3e:01:02:03". */
+struct xk_vif_config {
+	uint8_t mac[6]; /* generated in Xen's 00:16:3e when the spec has none */
+	bool have_mac;
+	char bridge[16];  /* "": libslirp user networking */
+	char vifname[16]; /* tap name ("": xkvif%d) */
+};
+/* 0, or -1 after a one-line error on stderr.  Keys: mac, bridge, vifname;
+ * backend (0 only), type (vif only), script/model/ip/rate/gatewaydev are
+ * accepted and ignored. */
+int xk_vif_spec_parse(const char *spec, struct xk_vif_config *out);
+
+extern const struct xk_devops xk_vif_devops;
+/* Add vif devid to bus (its directories, netback, the packet backend).
+ * NULL on error (logged). */
+struct xk_dev *xk_vif_add(struct xk_bus *bus, uint32_t devid, const struct xk_vif_config *cfg);
 
 /* ---- helpers shared with the packet backends and tests (net-csum.c) ---- */
 

@@ -32,34 +32,68 @@ struct fake_gnt {
 	unsigned nmaps;
 };
 
-static void *g_map(void *opaque, uint32_t domid, uint32_t ref, bool write)
+static int g_map(void *opaque, uint32_t domid, const uint32_t *refs, unsigned n, bool write,
+		 void **pages)
 {
 	struct fake_gnt *g = opaque;
 
 	assert_int_equal(domid, 1);
-	if (ref >= NPAGES || !g->granted[ref] || (write && g->readonly[ref]))
-		return NULL;
-	g->mapped++;
-	g->nmaps++;
-	return g->pages[ref];
+	for (unsigned i = 0; i < n; i++)
+		if (refs[i] >= NPAGES || !g->granted[refs[i]] || (write && g->readonly[refs[i]]))
+			return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		pages[i] = g->pages[refs[i]];
+	g->mapped += (int)n;
+	g->nmaps += n;
+	return 0;
 }
 
-static void g_unmap(void *opaque, uint32_t domid, uint32_t ref, void *page, bool write)
+static void g_unmap(void *opaque, uint32_t domid, const uint32_t *refs, unsigned n, bool write)
 {
 	struct fake_gnt *g = opaque;
 
-	assert_ptr_equal(page, g->pages[ref]);
-	g->mapped--;
+	for (unsigned i = 0; i < n; i++)
+		assert_true(refs[i] < NPAGES);
+	g->mapped -= (int)n;
 }
 
-/* ---- fake event channels ---- */
+/* ---- fake event channels: notifications counted, sends routed ---- */
 
 static unsigned notified[16];
+static struct {
+	xk_kick_fn fn;
+	void *arg;
+} route[16];
 
 static void ev_notify(void *opaque, uint32_t port)
 {
 	assert_true(port < 16);
 	notified[port]++;
+}
+
+static int ev_bind(void *opaque, uint32_t port, xk_kick_fn fn, void *arg)
+{
+	if (port == 0 || port >= 16)
+		return -EINVAL;
+	if (route[port].fn)
+		return -EBUSY;
+	route[port].fn = fn;
+	route[port].arg = arg;
+	return 0;
+}
+
+static void ev_unbind(void *opaque, uint32_t port)
+{
+	assert_true(port < 16);
+	assert_non_null(route[port].fn);
+	route[port].fn = NULL;
+}
+
+/* The guest sends on port (the doorbell). */
+static void kick(uint32_t port)
+{
+	if (route[port].fn)
+		route[port].fn(route[port].arg);
 }
 
 /* ---- fake packet backend ---- */
@@ -135,8 +169,8 @@ static struct bench *bench_new(unsigned caps, unsigned nq, bool split,
 			       const struct xk_netfront_features *f)
 {
 	struct bench *b = calloc(1, sizeof(*b));
-	struct xk_net_grant_ops gops = {g_map, g_unmap, &b->g};
-	struct xk_evtchn_ops eops = {ev_notify, NULL};
+	struct xk_grant_ops gops = {g_map, g_unmap, &b->g};
+	struct xk_evtchn_ops eops = {ev_notify, NULL, ev_bind, ev_unbind};
 	struct xk_netq_config qc[2];
 	struct xk_netfront_features none = {.csum = true};
 
@@ -148,6 +182,7 @@ static struct bench *bench_new(unsigned caps, unsigned nq, bool split,
 	b->d.dev.caps = caps;
 	b->d.ready = -1;
 	memset(notified, 0, sizeof(notified));
+	memset(route, 0, sizeof(route));
 	for (unsigned q = 0; q < nq; q++) {
 		b->tx[q] = (void *)b->g.pages[2 * q];
 		b->rx[q] = (void *)b->g.pages[2 * q + 1];
@@ -168,6 +203,8 @@ static void bench_free(struct bench *b)
 	xk_vif_free(b->v);
 	assert_true(b->d.freed);
 	assert_int_equal(b->g.mapped, 0); /* every map was unmapped */
+	for (unsigned i = 0; i < 16; i++)
+		assert_null(route[i].fn); /* and every port unbound */
 	free(b->g.pages);
 	free(b);
 }
@@ -191,7 +228,7 @@ static void tx_extra_gso(struct bench *b, unsigned q, uint8_t type, uint16_t siz
 static void tx_push(struct bench *b, unsigned q)
 {
 	__atomic_store_n(&b->tx[q]->req_prod, b->tx_prod[q], __ATOMIC_RELEASE);
-	xk_vif_kick(b->v, 2 * q + 1);
+	kick(2 * q + 1);
 }
 
 static netif_tx_response_t tx_rsp(struct bench *b, unsigned q, RING_IDX i)
@@ -571,14 +608,14 @@ static void test_rx_waits_for_buffers(void **state)
 	assert_int_equal(b->rx[0]->rsp_prod, 0);
 	assert_int_equal(b->rx[0]->req_event, 1); /* tell me about 1 buffer */
 	rx_post(b, 0, 2, DATA(0));
-	xk_vif_kick(b->v, 1); /* the TX port of a split queue: not RX */
+	kick(1); /* the TX port of a split queue: not RX */
 	assert_int_equal(b->rx[0]->rsp_prod, 0);
-	xk_vif_kick(b->v, 2);
+	kick(2);
 	assert_int_equal(b->rx[0]->rsp_prod, 2);
 	assert_int_equal(b->g.pages[DATA(1)][60], 1);
 	assert_int_equal(notified[2], 1);
 	rx_post(b, 0, 1, DATA(2));
-	xk_vif_kick(b->v, 2);
+	kick(2);
 	assert_int_equal(b->rx[0]->rsp_prod, 3);
 	assert_int_equal(b->g.pages[DATA(2)][60], 2);
 	bench_free(b);
@@ -659,7 +696,7 @@ static void test_rx_backpressure(void **state)
 	assert_int_equal(xk_vif_stats(b->v)->rx_dropped, 600 - 512);
 	for (int round = 0; round < 3; round++) {
 		rx_post(b, 0, RX_SIZE, DATA(0));
-		xk_vif_kick(b->v, 1);
+		kick(1);
 		/* the guest consumes */
 		__atomic_store_n(&b->rx[0]->rsp_event, b->rx[0]->rsp_prod + 1, __ATOMIC_RELAXED);
 	}
@@ -680,9 +717,9 @@ static void test_multiqueue_split(void **state)
 	netif_tx_request_t r = {DATA(0), 0, 0, 7, (uint16_t)len};
 	memcpy(&b->tx[1]->ring[0].req, &r, sizeof(r));
 	b->tx[1]->req_prod = 1;
-	xk_vif_kick(b->v, 1); /* queue 0's TX port: nothing there */
+	kick(1); /* queue 0's TX port: nothing there */
 	assert_int_equal(b->d.nsent, 0);
-	xk_vif_kick(b->v, 3);
+	kick(3);
 	assert_int_equal(b->d.nsent, 1);
 	assert_int_equal(b->tx[1]->rsp_prod, 1);
 	assert_int_equal(notified[3], 1);
@@ -749,7 +786,7 @@ static void expect_fatal(struct bench *b)
 	assert_int_equal(b->nlog, 1);
 	assert_non_null(strstr(b->log, "carrier off"));
 	/* A disabled vif ignores further kicks and frames. */
-	xk_vif_kick(b->v, 1);
+	kick(1);
 	uint8_t f[64] = {0};
 	xk_netdev_deliver(&b->d.dev, f, sizeof(f), NULL);
 	assert_int_equal(b->tx[0]->rsp_prod, before);
@@ -761,7 +798,7 @@ static void test_tx_index_overflow(void **state)
 	struct bench *b = bench_new(0, 1, false, NULL);
 
 	b->tx[0]->req_prod = TX_SIZE + 1;
-	xk_vif_kick(b->v, 1);
+	kick(1);
 	expect_fatal(b);
 	bench_free(b);
 }
@@ -880,6 +917,16 @@ static void test_connect_bad_ring_ref(void **state)
 	assert_int_equal(b->g.mapped, 0);
 	qc.rx_ring_ref = 1;
 	assert_int_equal(xk_vif_connect(b->v, 9, &qc, &ft), -EINVAL);
+	/* a port someone else has bound, or one out of range */
+	route[5].fn = (xk_kick_fn)abort;
+	struct xk_netq_config busy = {0, 1, 1, 5};
+	assert_int_equal(xk_vif_connect(b->v, 1, &busy, &ft), -EBUSY);
+	assert_false(xk_vif_carrier(b->v));
+	assert_int_equal(b->g.mapped, 0);
+	assert_null(route[1].fn); /* the TX port it did bind is released */
+	route[5].fn = NULL;
+	busy.tx_port = 99;
+	assert_int_equal(xk_vif_connect(b->v, 1, &busy, &ft), -EINVAL);
 	assert_int_equal(xk_vif_connect(b->v, 1, &qc, &ft), 0);
 	assert_true(xk_vif_carrier(b->v));
 	bench_free(b);
