@@ -140,7 +140,8 @@ void xk_bus_free(struct xk_bus *bus);
  * state; backend: frontend, frontend-id, online=1, state, plus the extra
  * key/value pairs given, NULL-terminated or NULL), calls ops->init with
  * priv set, then goes InitWait and watches the frontend.  ops must outlive
- * the device.  NULL on error (logged).
+ * the device.  NULL on error (logged); ops->free is then not called: priv
+ * stays the caller's.
  */
 struct xk_dev *xk_bus_add(struct xk_bus *bus, const struct xk_devops *ops, uint32_t devid,
 			  const char *const *be_keys, const char *const *fe_keys, void *priv);

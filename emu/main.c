@@ -14,7 +14,7 @@
 #include <linux/kvm.h>
 
 #include "xenkvm.h"
-#include "backend.h"
+#include "devices.h"
 
 #ifdef HAVE_XENSTORED
 #include "xenstored.h"
@@ -64,6 +64,8 @@ static void usage(FILE *f)
 	      "      --scramble-p2m      give the guest non-contiguous machine frames\n"
 	      "      --trace-hypercalls  log every hypercall with arguments and result\n"
 	      "      --xenstore-socket PATH  serve the guest's xenstore to host tools there\n"
+	      "      --disk SPEC         a virtual disk, xl syntax (repeatable), e.g.\n"
+	      "                          'file:/x.img,xvda,w' or 'target=/y.iso,vdev=xvdb,devtype=cdrom,access=r'\n"
 	      "  -v, --verbose           launcher diagnostics on stderr\n"
 	      "\n"
 	      "Exit status of run: 0 guest powered off, 1 launcher error, 2 guest reboot,\n"
@@ -96,34 +98,8 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 struct loop {
 	struct xk_vm *vm;
 	struct event_base *base;
-	struct xk_console *console;
-#ifdef HAVE_XENSTORED
-	struct xsd *xsd;
-#endif
+	struct xk_devices *devices;
 };
-
-/* Raise a guest event-channel port from the host: the stub drains the
- * host_pending bits when the MSI arrives (architecture.md, stub channels). */
-static void notify_guest(void *opaque, uint32_t port)
-{
-	struct xk_vm *vm = opaque;
-	volatile uint64_t *pending = (volatile uint64_t *)(vm->stub + vm->bi->host_pending_off);
-	struct kvm_msi msi = {.address_lo = 0xfee00000, .data = XK_VEC_EVENT};
-
-	if (port >= XK_HOST_PORTS)
-		return;
-	__atomic_fetch_or(&pending[port / 64], 1ULL << (port % 64), __ATOMIC_RELEASE);
-	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && vm->opt.verbose)
-		perror("xenkvm: KVM_SIGNAL_MSI");
-}
-
-#ifdef HAVE_XENSTORED
-static void notify_store(void *opaque)
-{
-	struct xk_vm *vm = opaque;
-	notify_guest(vm, vm->bi->store_port);
-}
-#endif
 
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
@@ -149,73 +125,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	struct loop *l = arg;
 
 	xk_vm_request_stop(l->vm, 128 + (int)sig);
-}
-
-static void on_doorbell(evutil_socket_t fd, short what, void *arg)
-{
-	struct loop *l = arg;
-	uint64_t v;
-	volatile uint64_t *notify = (volatile uint64_t *)(l->vm->stub + l->vm->bi->notify_off);
-
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
-	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++) {
-		if (!notify[w])
-			continue;
-		uint64_t bits = __atomic_exchange_n(&notify[w], 0, __ATOMIC_ACQ_REL);
-		while (bits) {
-			uint32_t port = w * 64 + (uint32_t)__builtin_ctzll(bits);
-			bits &= bits - 1;
-			if (port == l->vm->bi->console_port && l->console)
-				xk_console_kick(l->console);
-#ifdef HAVE_XENSTORED
-			else if (port == l->vm->bi->store_port && l->xsd)
-				xsd_domain_kick(l->xsd, 1);
-#endif
-		}
-	}
-}
-
-static int setup_backends(struct loop *l)
-{
-	struct xk_vm *vm = l->vm;
-	const struct xk_boot_info *bi = vm->bi;
-	struct xk_evtchn_ops ev = {notify_guest, vm};
-	uint64_t nr_pages = vm->ram_size >> 12;
-
-	if (bi->console_frame >= nr_pages || bi->store_frame >= nr_pages) {
-		xk_err("internal: console/xenstore frames outside RAM");
-		return -1;
-	}
-	l->console = xk_console_new(l->base, (void *)(vm->ram + bi->console_frame * 4096),
-				    bi->console_port, &ev, STDIN_FILENO, STDOUT_FILENO);
-	if (!l->console)
-		return -1;
-#ifdef HAVE_XENSTORED
-	struct xsd_options xo = {.trace = vm->opt.trace_hypercalls};
-	l->xsd = xsd_new(l->base, &xo);
-	if (!l->xsd)
-		return -1;
-	struct xsd_dominfo info = {
-		.domid = 1, .name = "xenkvm-guest", .max_memkb = vm->ram_size >> 10,
-		.target_memkb = vm->ram_size >> 10, .max_vcpus = vm->nr_vcpus,
-		.store_port = bi->store_port, .store_mfn = bi->store_frame,
-		.console_port = bi->console_port, .console_mfn = bi->console_frame,
-	};
-	for (int i = 0; i < 16; i++)
-		info.uuid[i] = (uint8_t)(0x5a ^ i);
-	if (xsd_domain_write_tree(l->xsd, &info) ||
-	    xsd_domain_introduce(l->xsd, 1, (void *)(vm->ram + bi->store_frame * 4096),
-				 notify_store, vm)) {
-		xk_err("cannot set up the guest's xenstore connection");
-		return -1;
-	}
-	if (vm->opt.xenstore_socket && xsd_listen(l->xsd, vm->opt.xenstore_socket)) {
-		xk_err("cannot listen on %s", vm->opt.xenstore_socket);
-		return -1;
-	}
-#endif
-	return 0;
 }
 
 static int setup_doorbell(struct xk_vm *vm)
@@ -245,6 +154,7 @@ static int cmd_run(int argc, char **argv)
 		{"scramble-p2m", no_argument, NULL, 's'},
 		{"trace-hypercalls", no_argument, NULL, 'T'},
 		{"xenstore-socket", required_argument, NULL, 'X'},
+		{"disk", required_argument, NULL, 'D'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -314,6 +224,31 @@ static int cmd_run(int argc, char **argv)
 		case 'X':
 			vm.opt.xenstore_socket = optarg;
 			break;
+		case 'D': {
+			struct xk_disk_spec spec;
+			if (vm.opt.nr_disks == XK_MAX_DISKS) {
+				xk_err("--disk: at most %d disks", XK_MAX_DISKS);
+				return XK_EXIT_ERROR;
+			}
+			/* Checked now, opened after the VM exists. */
+			if (xk_disk_spec_parse(optarg, &spec))
+				return XK_EXIT_ERROR;
+			for (unsigned i = 0; i < vm.opt.nr_disks; i++) {
+				struct xk_disk_spec o;
+				if (!xk_disk_spec_parse(vm.opt.disk[i], &o)) {
+					bool dup = o.devid == spec.devid;
+					xk_disk_spec_free(&o);
+					if (dup) {
+						xk_err("--disk %s: %s is used twice", optarg, spec.vdev);
+						xk_disk_spec_free(&spec);
+						return XK_EXIT_ERROR;
+					}
+				}
+			}
+			xk_disk_spec_free(&spec);
+			vm.opt.disk[vm.opt.nr_disks++] = optarg;
+			break;
+		}
 		case 'v':
 			vm.opt.verbose = true;
 			break;
@@ -348,7 +283,7 @@ static int cmd_run(int argc, char **argv)
 
 	int rc = XK_EXIT_ERROR;
 	struct loop l = {.vm = &vm};
-	struct event *evs[6] = {NULL};
+	struct event *evs[5] = {NULL};
 	if (vm.stop_fd < 0 || xk_kvm_open(&vm) || xk_domain_build(&vm) || setup_doorbell(&vm))
 		goto out;
 
@@ -359,19 +294,19 @@ static int cmd_run(int argc, char **argv)
 		xk_err("cannot create the event loop");
 		goto out;
 	}
-	if (setup_backends(&l))
+	l.devices = xk_devices_new(&vm, l.base);
+	if (!l.devices)
 		goto out;
 	evs[0] = event_new(l.base, vm.stop_fd, EV_READ | EV_PERSIST, on_stop, &l);
-	evs[1] = event_new(l.base, vm.doorbell_fd, EV_READ | EV_PERSIST, on_doorbell, &l);
-	evs[2] = evsignal_new(l.base, SIGINT, on_signal, &l);
-	evs[3] = evsignal_new(l.base, SIGTERM, on_signal, &l);
-	evs[4] = evsignal_new(l.base, SIGHUP, on_signal, &l);
-	for (int i = 0; i < 5; i++)
+	evs[1] = evsignal_new(l.base, SIGINT, on_signal, &l);
+	evs[2] = evsignal_new(l.base, SIGTERM, on_signal, &l);
+	evs[3] = evsignal_new(l.base, SIGHUP, on_signal, &l);
+	for (int i = 0; i < 4; i++)
 		event_add(evs[i], NULL);
 	if (vm.opt.timeout_s) {
 		struct timeval tv = {vm.opt.timeout_s, 0};
-		evs[5] = evtimer_new(l.base, on_timeout, &l);
-		evtimer_add(evs[5], &tv);
+		evs[4] = evtimer_new(l.base, on_timeout, &l);
+		evtimer_add(evs[4], &tv);
 	}
 
 	/* vCPU threads get SIGUSR1 to leave KVM_RUN; others never see it. */
@@ -403,12 +338,8 @@ static int cmd_run(int argc, char **argv)
 				(unsigned long long)vm.vcpu[i].nr_exits,
 				(unsigned long long)vm.vcpu[i].nr_io_exits);
 out:
-	xk_console_free(l.console); /* drains what the guest wrote last */
-#ifdef HAVE_XENSTORED
-	if (l.xsd)
-		xsd_free(l.xsd);
-#endif
-	for (int i = 0; i < 6; i++)
+	xk_devices_free(l.devices); /* drains the console's last output */
+	for (int i = 0; i < 5; i++)
 		if (evs[i])
 			event_free(evs[i]);
 	if (l.base)

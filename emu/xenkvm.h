@@ -33,6 +33,9 @@ struct xk_options {
 	bool scramble_p2m;
 	bool verbose;
 	const char *xenstore_socket;
+#define XK_MAX_DISKS 16
+	const char *disk[XK_MAX_DISKS]; /* --disk specs, xl syntax (devices.h) */
+	unsigned nr_disks;
 };
 
 struct xk_vcpu {

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* blkback: the blkif protocol (xen/io/blkif.h) over a raw image or block
+ * device, as a xenbus device type ("vbd"). */
+#ifndef XENKVM_BLK_H
+#define XENKVM_BLK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xenbus.h"
+
+struct xk_blk_config {
+	const char *path; /* raw image file or block device */
+	const char *vdev; /* "xvda": written as the backend's dev */
+	uint32_t devid;	  /* virtual-device number */
+	bool readonly;	  /* mode r: writes and discards fail, VDISK_READONLY */
+	bool cdrom;	  /* device-type cdrom, VDISK_CDROM */
+	/* Limits advertised to the frontend (0: defaults). */
+	unsigned max_ring_page_order;	/* default 4 (16 pages) */
+	unsigned max_indirect_segments; /* default 256 */
+};
+
+extern const struct xk_devops xk_blk_devops;
+
+/*
+ * Open the image and add the vbd to the bus.  NULL after a one-line error
+ * (stderr): missing or unreadable image, a write-mode disk on a read-only
+ * file, a size that is not a whole number of sectors.
+ */
+struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg);
+
+/* Counters (tests, -v). */
+struct xk_blk_stats {
+	uint64_t reqs, errors, reads, writes, flushes, discards, indirect;
+	uint64_t sectors_read, sectors_written;
+};
+const struct xk_blk_stats *xk_blk_stats(struct xk_dev *dev);
+
+#endif

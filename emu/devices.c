@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The launcher's PV devices: routing of event-channel ports between the
+ * guest and the backends (a table by port), the in-process xenstore daemon
+ * with the guest's standard tree, the console, and the xenbus devices
+ * (disks) with the store/evtchn/grant ops backends are written against.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <linux/kvm.h>
+
+#include "xenkvm.h"
+#include "devices.h"
+#include "backend.h"
+
+#ifdef HAVE_XENSTORED
+#include "xenstored.h"
+#include "xenbus.h"
+#include "blk.h"
+#endif
+
+struct port_route {
+	xk_kick_fn kick;
+	void *arg;
+};
+
+struct xk_devices {
+	struct xk_vm *vm;
+	struct event_base *base;
+	struct event *doorbell_ev;
+	struct port_route route[XK_HOST_PORTS];
+	struct xk_console *console;
+	struct xk_gnttab *gnttab;
+#ifdef HAVE_XENSTORED
+	struct xsd *xsd;
+	struct xk_bus *bus;
+#endif
+};
+
+/* ---- event channels ---- */
+
+/* Raise a guest event-channel port from the host: the stub drains the
+ * host_pending bits when the MSI arrives (architecture.md, stub channels). */
+static void notify_guest(void *opaque, uint32_t port)
+{
+	struct xk_devices *d = opaque;
+	struct xk_vm *vm = d->vm;
+	volatile uint64_t *pending = (volatile uint64_t *)(vm->stub + vm->bi->host_pending_off);
+	struct kvm_msi msi = {.address_lo = 0xfee00000, .data = XK_VEC_EVENT};
+
+	if (port >= XK_HOST_PORTS)
+		return;
+	__atomic_fetch_or(&pending[port / 64], 1ULL << (port % 64), __ATOMIC_RELEASE);
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && vm->opt.verbose)
+		perror("xenkvm: KVM_SIGNAL_MSI");
+}
+
+static int bind_port(void *opaque, uint32_t port, xk_kick_fn kick, void *arg)
+{
+	struct xk_devices *d = opaque;
+
+	if (port == 0 || port >= XK_HOST_PORTS || !kick)
+		return -EINVAL;
+	if (d->route[port].kick)
+		return -EBUSY;
+	d->route[port] = (struct port_route){kick, arg};
+	return 0;
+}
+
+static void unbind_port(void *opaque, uint32_t port)
+{
+	struct xk_devices *d = opaque;
+
+	if (port < XK_HOST_PORTS)
+		d->route[port] = (struct port_route){NULL, NULL};
+}
+
+/* The guest sent on host-bound ports: the stub set their bits in the
+ * notify page and rang the ioeventfd. */
+static void on_doorbell(evutil_socket_t fd, short what, void *arg)
+{
+	struct xk_devices *d = arg;
+	uint64_t v;
+	volatile uint64_t *notify = (volatile uint64_t *)(d->vm->stub + d->vm->bi->notify_off);
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++) {
+		if (!notify[w])
+			continue;
+		uint64_t bits = __atomic_exchange_n(&notify[w], 0, __ATOMIC_ACQ_REL);
+		while (bits) {
+			uint32_t port = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			struct port_route *r = &d->route[port];
+			if (r->kick)
+				r->kick(r->arg);
+		}
+	}
+}
+
+static void kick_console(void *arg)
+{
+	xk_console_kick(arg);
+}
+
+#ifdef HAVE_XENSTORED
+static void notify_store(void *opaque)
+{
+	struct xk_devices *d = opaque;
+	notify_guest(d, d->vm->bi->store_port);
+}
+
+static void kick_store(void *arg)
+{
+	struct xk_devices *d = arg;
+	xsd_domain_kick(d->xsd, d->vm->bi->domid);
+}
+
+/* ---- xenstore ops for the device model ---- */
+
+static char *st_read(void *opaque, const char *path)
+{
+	return xsd_read(opaque, path, NULL);
+}
+
+static int st_write(void *opaque, const char *path, const char *value)
+{
+	return xsd_write(opaque, path, value, strlen(value));
+}
+
+static int st_rm(void *opaque, const char *path)
+{
+	return xsd_rm(opaque, path);
+}
+
+static int st_watch(void *opaque, const char *path, const char *token, xk_watch_fn fn, void *arg)
+{
+	return xsd_watch(opaque, path, token, fn, arg);
+}
+
+static int st_unwatch(void *opaque, const char *path, const char *token)
+{
+	return xsd_unwatch(opaque, path, token);
+}
+
+static int st_device_add(void *opaque, const char *type, uint32_t domid, uint32_t devid,
+			 const char *const *be, const char *const *fe)
+{
+	struct xsd_device dev = {
+	    .kind = type,
+	    .domid = domid,
+	    .devid = devid,
+	    .backend_domid = 0,
+	    .backend = be,
+	    .frontend = fe,
+	};
+	return xsd_device_add(opaque, &dev);
+}
+
+static int setup_xenstore(struct xk_devices *d)
+{
+	struct xk_vm *vm = d->vm;
+	const struct xk_boot_info *bi = vm->bi;
+	struct xsd_options xo = {.trace = vm->opt.trace_hypercalls};
+
+	d->xsd = xsd_new(d->base, &xo);
+	if (!d->xsd)
+		return -1;
+	struct xsd_dominfo info = {
+	    .domid = bi->domid,
+	    .name = "xenkvm-guest",
+	    .max_memkb = vm->ram_size >> 10,
+	    .target_memkb = vm->ram_size >> 10,
+	    .max_vcpus = vm->nr_vcpus,
+	    .store_port = bi->store_port,
+	    .store_mfn = bi->store_frame,
+	    .console_port = bi->console_port,
+	    .console_mfn = bi->console_frame,
+	};
+	for (int i = 0; i < 16; i++)
+		info.uuid[i] = (uint8_t)(0x5a ^ i);
+	if (xsd_domain_write_tree(d->xsd, &info) ||
+	    xsd_domain_introduce(d->xsd, bi->domid, (void *)(vm->ram + bi->store_frame * 4096),
+				 notify_store, d) ||
+	    bind_port(d, bi->store_port, kick_store, d)) {
+		xk_err("cannot set up the guest's xenstore connection");
+		return -1;
+	}
+	if (vm->opt.xenstore_socket && xsd_listen(d->xsd, vm->opt.xenstore_socket)) {
+		xk_err("cannot listen on %s", vm->opt.xenstore_socket);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_bus(struct xk_devices *d)
+{
+	struct xk_vm *vm = d->vm;
+	struct xk_bus_env env = {
+	    .store = {st_read, st_write, st_rm, st_watch, st_unwatch, st_device_add, d->xsd},
+	    .evtchn = {notify_guest, d, bind_port, unbind_port},
+	    .grant = {xk_gnttab_map, xk_gnttab_unmap, NULL},
+	    .base = d->base,
+	    .verbose = vm->opt.verbose,
+	};
+
+	d->gnttab = xk_gnttab_new(vm);
+	if (!d->gnttab)
+		return -1;
+	env.grant.opaque = d->gnttab;
+	d->bus = xk_bus_new(&env, vm->bi->domid, 0);
+	if (!d->bus)
+		return -1;
+	for (unsigned i = 0; i < vm->opt.nr_disks; i++) {
+		struct xk_disk_spec s;
+		if (xk_disk_spec_parse(vm->opt.disk[i], &s))
+			return -1;
+		struct xk_blk_config cfg = {
+		    .path = s.target,
+		    .vdev = s.vdev,
+		    .devid = s.devid,
+		    .readonly = s.readonly,
+		    .cdrom = s.cdrom,
+		};
+		struct xk_dev *dev = xk_blk_add(d->bus, &cfg);
+		xk_disk_spec_free(&s);
+		if (!dev)
+			return -1;
+	}
+	return 0;
+}
+#endif
+
+struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base)
+{
+	const struct xk_boot_info *bi = vm->bi;
+	uint64_t nr_pages = vm->ram_size >> 12;
+	struct xk_devices *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		xk_err("out of memory");
+		return NULL;
+	}
+	d->vm = vm;
+	d->base = base;
+	if (bi->console_frame >= nr_pages || bi->store_frame >= nr_pages) {
+		xk_err("internal: console/xenstore frames outside RAM");
+		goto fail;
+	}
+	struct xk_evtchn_ops ev = {notify_guest, d, bind_port, unbind_port};
+	d->console = xk_console_new(base, (void *)(vm->ram + bi->console_frame * 4096),
+				    bi->console_port, &ev, STDIN_FILENO, STDOUT_FILENO);
+	if (!d->console || bind_port(d, bi->console_port, kick_console, d->console))
+		goto fail;
+#ifdef HAVE_XENSTORED
+	if (setup_xenstore(d) || setup_bus(d))
+		goto fail;
+#else
+	if (vm->opt.nr_disks) {
+		xk_err("--disk: built without the xenstore daemon");
+		goto fail;
+	}
+#endif
+	d->doorbell_ev = event_new(base, vm->doorbell_fd, EV_READ | EV_PERSIST, on_doorbell, d);
+	if (!d->doorbell_ev || event_add(d->doorbell_ev, NULL)) {
+		xk_err("cannot watch the doorbell");
+		goto fail;
+	}
+	return d;
+fail:
+	xk_devices_free(d);
+	return NULL;
+}
+
+void xk_devices_free(struct xk_devices *d)
+{
+	if (!d)
+		return;
+	if (d->doorbell_ev)
+		event_free(d->doorbell_ev);
+#ifdef HAVE_XENSTORED
+	xk_bus_free(d->bus); /* unmaps every grant before the table goes */
+#endif
+	xk_gnttab_free(d->gnttab);
+	xk_console_free(d->console); /* drains what the guest wrote last */
+#ifdef HAVE_XENSTORED
+	if (d->xsd)
+		xsd_free(d->xsd);
+#endif
+	free(d);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The launcher's side of the PV devices: event-channel routing, grant
+ * access, the xenstore daemon, the console and the xenbus devices. */
+#ifndef XENKVM_DEVICES_H
+#define XENKVM_DEVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct xk_vm;
+struct event_base;
+
+/* gnttab.c: the guest's grant table, mapped for backends (struct
+ * xk_grant_ops in backends/xenbus.h; opaque = the xk_gnttab). */
+struct xk_gnttab;
+struct xk_gnttab *xk_gnttab_new(struct xk_vm *vm);
+void xk_gnttab_free(struct xk_gnttab *g);
+int xk_gnttab_map(void *opaque, uint32_t domid, const uint32_t *refs, unsigned n, bool write,
+		  void **pages);
+void xk_gnttab_unmap(void *opaque, uint32_t domid, const uint32_t *refs, unsigned n, bool write);
+
+/* diskspec.c: one --disk, in xl's disk syntax (xl-disk-configuration). */
+struct xk_disk_spec {
+	char *target;	/* image path */
+	char *vdev;	/* xvda, hdb, sdc, ... */
+	uint32_t devid; /* virtual-device number (xenstore devid) */
+	bool readonly;
+	bool cdrom;
+};
+/* 0, or -1 after a one-line error on stderr. */
+int xk_disk_spec_parse(const char *spec, struct xk_disk_spec *out);
+void xk_disk_spec_free(struct xk_disk_spec *d);
+/* Xen's vdev -> virtual-device number (xvdX, hdX, sdX, dN[pM]); -1 if
+ * malformed. */
+int64_t xk_vdev_to_devid(const char *vdev);
+
+/* devices.c */
+struct xk_devices;
+/* Console, xenstore (with the guest's standard tree), grant access, disks;
+ * reads the doorbell on base.  NULL after a one-line error. */
+struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base);
+/* Tears devices down (drains the console). */
+void xk_devices_free(struct xk_devices *d);
+
+#endif
