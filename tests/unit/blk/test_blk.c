@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * blkback and the device model against fakes (fakebus.h): the xenbus
+ * handshake, reads and writes through grants into a temporary image,
+ * flush, discard, indirect requests, multi-page rings, and hostile
+ * frontends (bad grant refs, too many segments, bad sector ranges, ring
+ * index overflow, bad keys) - refused with an error response or by closing
+ * the device, never by crashing, and never leaking a grant mapping.
+ */
+#define xen_mb()  __sync_synchronize()
+#define xen_rmb() __sync_synchronize()
+#define xen_wmb() __sync_synchronize()
+#define wmb()	  __sync_synchronize()
+#define rmb()	  __sync_synchronize()
+#define mb()	  __sync_synchronize()
+
+#include <stdint.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/io/blkif.h>
+
+#include "fakebus.h"
+#include "blk.h"
+
+#define BE	 "/local/domain/0/backend/vbd/1/51712"
+#define FE	 "/local/domain/1/device/vbd/51712"
+#define PORT	 7
+#define DATA_REF 16 /* refs below are ring pages */
+#define SECTORS	 2048
+
+static struct xk_bus *bus;
+static struct xk_dev *dev;
+static char img[64];
+static int imgfd = -1;
+static blkif_front_ring_t fr;
+
+static uint8_t pattern(uint64_t off)
+{
+	return (uint8_t)(off * 7 + (off >> 9) * 13 + 1);
+}
+
+static int open_disk(bool readonly, bool cdrom)
+{
+	fake_reset();
+	snprintf(img, sizeof(img), "/tmp/xenkvm-blk-XXXXXX");
+	imgfd = mkstemp(img);
+	assert_true(imgfd >= 0);
+	static uint8_t buf[SECTORS * 512];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = pattern(i);
+	assert_int_equal(pwrite(imgfd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	struct xk_bus_env env = fake_env();
+	bus = xk_bus_new(&env, FAKE_DOMID, 0);
+	struct xk_blk_config cfg = {
+	    .path = img, .vdev = "xvda", .devid = 51712, .readonly = readonly, .cdrom = cdrom};
+	dev = xk_blk_add(bus, &cfg);
+	assert_non_null(dev);
+	pump();
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return open_disk(false, false);
+}
+
+static int setup_ro(void **state)
+{
+	return open_disk(true, false);
+}
+
+static int teardown(void **state)
+{
+	xk_bus_free(bus);
+	bus = NULL;
+	dev = NULL;
+	pump();
+	assert_int_equal(fk.live_maps, 0); /* every mapping was given back */
+	close(imgfd);
+	unlink(img);
+	return 0;
+}
+
+static const char *be_state(void)
+{
+	return fget(BE "/state");
+}
+
+/* Frontend side: a fresh ring of 1 << order pages at refs 0.., keys, state. */
+static void fe_connect_at(unsigned order, RING_IDX start)
+{
+	char v[16];
+
+	memset(fk.pages[0], 0, (size_t)4096 << order);
+	blkif_sring_t *s = (blkif_sring_t *)fk.pages[0];
+	SHARED_RING_INIT(s);
+	FRONT_RING_INIT(&fr, s, (size_t)4096 << order);
+	s->req_prod = s->rsp_prod = fr.req_prod_pvt = fr.rsp_cons = start;
+	s->req_event = s->rsp_event = start + 1;
+	if (order) {
+		snprintf(v, sizeof(v), "%u", order);
+		fset(v, FE "/ring-page-order");
+		for (unsigned i = 0; i < 1u << order; i++) {
+			snprintf(v, sizeof(v), "%u", i);
+			fset(v, FE "/ring-ref%u", i);
+		}
+	} else {
+		fset("0", FE "/ring-ref");
+	}
+	snprintf(v, sizeof(v), "%u", PORT);
+	fset(v, FE "/event-channel");
+	fset("x86_64-abi", FE "/protocol");
+	fset("3", FE "/state");
+	pump();
+}
+
+static void fe_connect(unsigned order)
+{
+	fe_connect_at(order, 0);
+}
+
+static void kick(void)
+{
+	assert_non_null(fk.kick[PORT]);
+	fk.kick[PORT](fk.kick_arg[PORT]);
+}
+
+static void push_sz(const void *req, size_t size)
+{
+	memset(RING_GET_REQUEST(&fr, fr.req_prod_pvt), 0, sizeof(struct blkif_request));
+	memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), req, size);
+	fr.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&fr);
+}
+
+static struct blkif_response pop(void)
+{
+	assert_true(RING_HAS_UNCONSUMED_RESPONSES(&fr));
+	struct blkif_response r = *RING_GET_RESPONSE(&fr, fr.rsp_cons);
+	fr.rsp_cons++;
+	return r;
+}
+
+static struct blkif_response submit_sz(const void *req, size_t size)
+{
+	push_sz(req, size);
+	kick();
+	return pop();
+}
+
+/* Requests of any of the three layouts. */
+#define push(r)   push_sz((r), sizeof(*(r)))
+#define submit(r) submit_sz((r), sizeof(*(r)))
+
+static struct blkif_request rw(uint8_t op, uint64_t sector, unsigned nseg, uint32_t ref0)
+{
+	struct blkif_request r = {
+	    .operation = op, .nr_segments = (uint8_t)nseg, .id = 0x1234, .sector_number = sector};
+	for (unsigned i = 0; i < nseg && i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
+		r.seg[i] = (struct blkif_request_segment){
+		    .gref = ref0 + i, .first_sect = 0, .last_sect = 7};
+	return r;
+}
+
+static void check_image(uint64_t off, const uint8_t *want, size_t len)
+{
+	uint8_t *got = malloc(len);
+	assert_int_equal(pread(imgfd, got, len, (off_t)off), (ssize_t)len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+/* ---- handshake ---- */
+
+static void test_handshake_keys(void **state)
+{
+	assert_string_equal(be_state(), "2"); /* InitWait */
+	assert_string_equal(fget(FE "/state"), "1");
+	assert_string_equal(fget(FE "/backend"), BE);
+	assert_string_equal(fget(FE "/backend-id"), "0");
+	assert_string_equal(fget(FE "/virtual-device"), "51712");
+	assert_string_equal(fget(BE "/frontend"), FE);
+	assert_string_equal(fget(BE "/frontend-id"), "1");
+	assert_string_equal(fget(BE "/online"), "1");
+	assert_string_equal(fget(BE "/sectors"), "2048");
+	assert_string_equal(fget(BE "/info"), "0");
+	assert_string_equal(fget(BE "/sector-size"), "512");
+	assert_string_equal(fget(BE "/mode"), "w");
+	assert_string_equal(fget(BE "/feature-flush-cache"), "1");
+	assert_string_equal(fget(BE "/feature-discard"), "1");
+	assert_string_equal(fget(BE "/max-ring-page-order"), "4");
+	assert_string_equal(fget(BE "/feature-max-indirect-segments"), "256");
+	fe_connect(0);
+	assert_string_equal(be_state(), "4");
+	assert_non_null(fk.kick[PORT]);
+	assert_int_equal(fk.live_maps, 1); /* the ring */
+}
+
+static void test_close_reopen(void **state)
+{
+	fe_connect(0);
+	fset("5", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	assert_null(fk.kick[PORT]);
+	assert_int_equal(fk.live_maps, 0);
+	fset("6", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "6");
+	/* The frontend starts over (module reload). */
+	fset("1", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "2");
+	fe_connect(1);
+	assert_string_equal(be_state(), "4");
+	struct blkif_request r = rw(BLKIF_OP_READ, 0, 1, DATA_REF);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_OKAY);
+}
+
+static void test_hot_unplug(void **state)
+{
+	fe_connect(0);
+	xk_bus_remove(dev);
+	pump();
+	assert_string_equal(fget(BE "/online"), "0");
+	assert_string_equal(be_state(), "5");
+	fset("6", FE "/state"); /* blkfront closes */
+	pump();
+	assert_null(fget(BE "/state"));
+	assert_null(fget(FE "/state"));
+	assert_null(xk_bus_find(bus, "vbd", 51712));
+	assert_int_equal(fk.live_maps, 0);
+}
+
+static void test_bad_frontend_keys(void **state)
+{
+	fset("0", FE "/ring-ref");
+	fset("7x", FE "/event-channel");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	assert_non_null(fget("/local/domain/0/error/backend/vbd/1/51712/error"));
+	assert_int_equal(fk.live_maps, 0);
+
+	fset("1", FE "/state");
+	fset("6", FE "/state");
+	pump();
+	fset("1", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "2");
+	fset("5", FE "/ring-page-order"); /* above max-ring-page-order */
+	fset("7", FE "/event-channel");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+
+	fset("6", FE "/state");
+	pump();
+	fset("1", FE "/state");
+	pump();
+	fset("0", FE "/ring-page-order");
+	fset("x86_32-abi", FE "/protocol");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+
+	fset("6", FE "/state");
+	pump();
+	fset("1", FE "/state");
+	pump();
+	fset("x86_64-abi", FE "/protocol");
+	fset("4000", FE "/ring-ref0"); /* not a valid grant */
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	assert_int_equal(fk.live_maps, 0);
+}
+
+/* ---- I/O ---- */
+
+static void test_write_then_read(void **state)
+{
+	fe_connect(0);
+	for (unsigned i = 0; i < 3; i++)
+		memset(fk.pages[DATA_REF + i], 0xa0 + i, 4096);
+	struct blkif_request w = rw(BLKIF_OP_WRITE, 16, 3, DATA_REF);
+	w.seg[1].first_sect = 2;
+	w.seg[1].last_sect = 5; /* 4 sectors */
+	struct blkif_response rsp = submit(&w);
+	assert_int_equal(rsp.status, BLKIF_RSP_OKAY);
+	assert_int_equal(rsp.id, 0x1234);
+	assert_int_equal(rsp.operation, BLKIF_OP_WRITE);
+	uint8_t want[20 * 512];
+	memset(want, 0xa0, 4096);
+	memset(want + 4096, 0xa1, 2048);
+	memset(want + 6144, 0xa2, 4096);
+	check_image(16 * 512, want, sizeof(want));
+	assert_true(fk.notifies > 0);
+	assert_int_equal(fk.last_notify, PORT);
+
+	struct blkif_request r = rw(BLKIF_OP_READ, 16, 1, DATA_REF + 5);
+	r.seg[0].first_sect = 3;
+	r.seg[0].last_sect = 7; /* into the second half of the page */
+	memset(fk.pages[DATA_REF + 5], 0, 4096);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_OKAY);
+	assert_memory_equal(fk.pages[DATA_REF + 5] + 3 * 512, want, 5 * 512);
+	uint8_t zero[3 * 512] = {0};
+	assert_memory_equal(fk.pages[DATA_REF + 5], zero, sizeof(zero));
+	assert_int_equal(fk.live_maps, 1);
+	assert_int_equal(xk_blk_stats(dev)->writes, 1);
+	assert_int_equal(xk_blk_stats(dev)->reads, 1);
+}
+
+static void test_flush_and_barrier(void **state)
+{
+	fe_connect(0);
+	struct blkif_request f = rw(BLKIF_OP_FLUSH_DISKCACHE, 0, 0, 0);
+	f.sector_number = ~0ULL; /* meaningless for an empty flush */
+	assert_int_equal(submit(&f).status, BLKIF_RSP_OKAY);
+	memset(fk.pages[DATA_REF], 0x55, 4096);
+	struct blkif_request b = rw(BLKIF_OP_WRITE_BARRIER, 100, 1, DATA_REF);
+	struct blkif_response rsp = submit(&b);
+	assert_int_equal(rsp.status, BLKIF_RSP_OKAY);
+	assert_int_equal(rsp.operation, BLKIF_OP_WRITE_BARRIER);
+	check_image(100 * 512, fk.pages[DATA_REF], 4096);
+	assert_int_equal(xk_blk_stats(dev)->flushes, 2);
+}
+
+static void test_discard(void **state)
+{
+	fe_connect(0);
+	struct blkif_request_discard d = {
+	    .operation = BLKIF_OP_DISCARD, .id = 9, .sector_number = 64, .nr_sectors = 64};
+	assert_int_equal(submit(&d).status, BLKIF_RSP_OKAY);
+	uint8_t zero[64 * 512] = {0};
+	check_image(64 * 512, zero, sizeof(zero));
+	d.flag = BLKIF_DISCARD_SECURE;
+	assert_int_equal(submit(&d).status, BLKIF_RSP_EOPNOTSUPP);
+	d.flag = 0;
+	d.sector_number = SECTORS - 8;
+	d.nr_sectors = 9;
+	assert_int_equal(submit(&d).status, BLKIF_RSP_ERROR);
+	d.sector_number = 8;
+	d.nr_sectors = ~0ULL - 4;
+	assert_int_equal(submit(&d).status, BLKIF_RSP_ERROR);
+}
+
+static void put_indirect_segs(uint32_t ref, unsigned n, uint32_t data_ref)
+{
+	struct blkif_request_segment *s = (void *)fk.pages[ref];
+	for (unsigned i = 0; i < n; i++)
+		s[i] = (struct blkif_request_segment){
+		    .gref = data_ref + (i % 40), .first_sect = 0, .last_sect = 7};
+}
+
+static void test_indirect(void **state)
+{
+	fe_connect(0);
+	/* 40 segments of 8 sectors from refs DATA_REF..+39, one indirect page. */
+	for (unsigned i = 0; i < 40; i++)
+		memset(fk.pages[DATA_REF + i], i + 1, 4096);
+	uint32_t iref = DATA_REF + 60;
+	put_indirect_segs(iref, 40, DATA_REF);
+	struct blkif_request_indirect ind = {.operation = BLKIF_OP_INDIRECT,
+					     .indirect_op = BLKIF_OP_WRITE,
+					     .nr_segments = 40,
+					     .id = 77,
+					     .sector_number = 320,
+					     .indirect_grefs = {iref}};
+	struct blkif_response rsp = submit(&ind);
+	assert_int_equal(rsp.status, BLKIF_RSP_OKAY);
+	assert_int_equal(rsp.operation, BLKIF_OP_WRITE); /* as blkfront expects */
+	assert_int_equal(rsp.id, 77);
+	for (unsigned i = 0; i < 40; i++)
+		check_image((320 + i * 8) * 512ULL, fk.pages[DATA_REF + i], 4096);
+	assert_int_equal(xk_blk_stats(dev)->indirect, 1);
+
+	/* Hostile variants. */
+	ind.nr_segments = 257; /* above feature-max-indirect-segments */
+	assert_int_equal(submit(&ind).status, BLKIF_RSP_ERROR);
+	ind.nr_segments = 0;
+	assert_int_equal(submit(&ind).status, BLKIF_RSP_ERROR);
+	ind.nr_segments = 40;
+	ind.indirect_op = BLKIF_OP_DISCARD;
+	assert_int_equal(submit(&ind).status, BLKIF_RSP_ERROR);
+	ind.indirect_op = BLKIF_OP_READ;
+	ind.indirect_grefs[0] = 5000; /* bad indirect page */
+	assert_int_equal(submit(&ind).status, BLKIF_RSP_ERROR);
+	ind.indirect_grefs[0] = iref;
+	((struct blkif_request_segment *)fk.pages[iref])[39].gref = 9999;
+	assert_int_equal(submit(&ind).status, BLKIF_RSP_ERROR);
+	put_indirect_segs(iref, 40, DATA_REF);
+	((struct blkif_request_segment *)fk.pages[iref])[3].last_sect = 8;
+	assert_int_equal(submit(&ind).status, BLKIF_RSP_ERROR);
+	assert_int_equal(fk.live_maps, 1);
+}
+
+static void test_multipage_ring(void **state)
+{
+	fe_connect(2); /* 4 pages: (16384 - 64) / 112 = 145 -> 128 entries */
+	assert_int_equal(RING_SIZE(&fr), 128);
+	assert_int_equal(fk.live_maps, 4);
+	/* Three rounds over the whole ring: slots straddle page boundaries. */
+	for (unsigned round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < 128; i++) {
+			struct blkif_request r =
+			    rw(BLKIF_OP_READ, (i * 8) % SECTORS, 1, DATA_REF + (i % 64));
+			r.id = round * 1000 + i;
+			push(&r);
+		}
+		kick();
+		for (unsigned i = 0; i < 128; i++) {
+			struct blkif_response rsp = pop();
+			assert_int_equal(rsp.id, round * 1000 + i);
+			assert_int_equal(rsp.status, BLKIF_RSP_OKAY);
+		}
+		assert_false(RING_HAS_UNCONSUMED_RESPONSES(&fr));
+	}
+	uint8_t want[4096];
+	for (unsigned i = 0; i < 4096; i++)
+		want[i] = pattern(((127 * 8) % SECTORS) * 512 + i);
+	assert_memory_equal(fk.pages[DATA_REF + 63], want, 4096);
+}
+
+/* ---- hostile requests ---- */
+
+static void test_bad_requests(void **state)
+{
+	fe_connect(0);
+	struct blkif_request r;
+	struct blkif_response rsp;
+	unsigned maps = fk.map_calls;
+
+	r = rw(BLKIF_OP_READ, 0, 1, 4000); /* bad gref */
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_READ, 0, 12, DATA_REF); /* nr_segments > 11 */
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 0, 255, DATA_REF);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_READ, 0, 0, DATA_REF); /* no segment */
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_READ, 0, 1, DATA_REF);
+	r.seg[0].first_sect = 5;
+	r.seg[0].last_sect = 4;
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	r.seg[0].first_sect = 0;
+	r.seg[0].last_sect = 8; /* past the page */
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	/* Only the bad-gref request got as far as mapping. */
+	assert_int_equal(fk.map_calls, maps + 1);
+
+	r = rw(BLKIF_OP_READ, SECTORS - 7, 1, DATA_REF); /* 1 sector past the end */
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, SECTORS - 8, 1, DATA_REF); /* the last page: fine */
+	assert_int_equal(submit(&r).status, BLKIF_RSP_OKAY);
+	r = rw(BLKIF_OP_WRITE, ~0ULL - 3, 1, DATA_REF); /* wraps around */
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+
+	/* A read needs a writable grant (the backend fills the page). */
+	fk.readonly[DATA_REF + 1] = true;
+	r = rw(BLKIF_OP_READ, 0, 2, DATA_REF);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 0, 2, DATA_REF);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_OKAY);
+
+	struct blkif_request u = {.operation = 42, .id = 5};
+	rsp = submit(&u);
+	assert_int_equal(rsp.status, BLKIF_RSP_EOPNOTSUPP);
+	assert_int_equal(rsp.operation, 42);
+	assert_int_equal(rsp.id, 5);
+	assert_int_equal(fk.live_maps, 1);
+	assert_string_equal(be_state(), "4"); /* still serving */
+	r = rw(BLKIF_OP_READ, 0, 1, DATA_REF);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_OKAY);
+}
+
+static void test_ring_index_overflow(void **state)
+{
+	fe_connect(0);
+	blkif_sring_t *s = (blkif_sring_t *)fk.pages[0];
+	s->req_prod = 1000; /* 1000 requests on a 32-entry ring */
+	kick();
+	pump();
+	assert_string_equal(be_state(), "5"); /* refused: closing */
+	assert_non_null(fget("/local/domain/0/error/backend/vbd/1/51712/error"));
+	assert_null(fk.kick[PORT]);
+	assert_int_equal(fk.live_maps, 0);
+	assert_int_equal(s->rsp_prod, 0); /* nothing was served */
+
+	/* Wrapping indices are fine: a ring that starts near UINT32_MAX. */
+	fset("6", FE "/state");
+	pump();
+	fset("1", FE "/state");
+	pump();
+	fe_connect_at(0, 0xfffffff0u);
+	assert_string_equal(be_state(), "4");
+	s = (blkif_sring_t *)fk.pages[0];
+	for (unsigned i = 0; i < 40; i++) {
+		struct blkif_request r = rw(BLKIF_OP_READ, 0, 1, DATA_REF);
+		r.id = i;
+		assert_int_equal(submit(&r).id, i);
+	}
+	assert_true(fr.req_prod_pvt < 0x100);
+}
+
+static void test_readonly_disk(void **state)
+{
+	assert_string_equal(fget(BE "/mode"), "r");
+	assert_string_equal(fget(BE "/info"), "4"); /* VDISK_READONLY */
+	assert_string_equal(fget(BE "/feature-flush-cache"), "0");
+	assert_string_equal(fget(BE "/feature-discard"), "0");
+	fe_connect(0);
+	struct blkif_request r = rw(BLKIF_OP_WRITE, 0, 1, DATA_REF);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_ERROR);
+	struct blkif_request_discard d = {.operation = BLKIF_OP_DISCARD, .nr_sectors = 8};
+	assert_int_equal(submit(&d).status, BLKIF_RSP_EOPNOTSUPP);
+	r = rw(BLKIF_OP_READ, 8, 1, DATA_REF);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_OKAY);
+	uint8_t want[4096];
+	for (unsigned i = 0; i < 4096; i++)
+		want[i] = pattern(8 * 512 + i);
+	assert_memory_equal(fk.pages[DATA_REF], want, 4096);
+	check_image(0, (uint8_t[]){pattern(0), pattern(1)}, 2);
+}
+
+static void test_missing_image(void **state)
+{
+	struct xk_blk_config cfg = {
+	    .path = "/nonexistent/xenkvm.img", .vdev = "xvdb", .devid = 51728};
+	assert_null(xk_blk_add(bus, &cfg));
+	assert_null(fget("/local/domain/1/device/vbd/51728/state"));
+	/* The same devid twice is refused. */
+	struct xk_blk_config dup = {.path = img, .vdev = "xvda", .devid = 51712, .readonly = true};
+	assert_null(xk_blk_add(bus, &dup));
+	assert_string_equal(be_state(), "2");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_handshake_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hot_unplug, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_frontend_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_and_barrier, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_indirect, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multipage_ring, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ring_index_overflow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_readonly_disk, setup_ro, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_image, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("blkback", tests, NULL, NULL);
+}
