@@ -277,6 +277,43 @@ void xk_vcpu_dump(struct xk_vcpu *vc, const char *why)
 		s.ss.selector, s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 }
 
+/* After a triple fault the CPU state is gone (SVM resets the vCPU), but the
+ * stub's memory is not: print the frame of the last entry from the guest
+ * (struct cpu_regs at the stack top, guest-stub/include/stub.h) and the
+ * words an exception pushed on IST1 (#DF/NMI/#MC, guest-stub x86.c). */
+void xk_vcpu_post_mortem(struct xk_vcpu *vc)
+{
+	struct xk_vm *vm = vc->vm;
+	const uint8_t *area = vm->stub + vm->bi->vcpu_area_off + (uint64_t)vc->id * XK_VCPU_AREA_SIZE;
+	const uint64_t *f = (const uint64_t *)(area + XK_VCPU_AREA_SIZE) - 22;
+	const uint64_t *ist1 = (const uint64_t *)(area + 0x7800) - 7;
+
+	fprintf(stderr,
+		"  last guest entry: vector %#llx error %#llx rip %016llx cs %llx rflags %llx "
+		"rsp %016llx ss %llx\n"
+		"    rax %016llx rcx %016llx rdx %016llx rdi %016llx rsi %016llx\n",
+		(unsigned long long)(f[15] & 0xffffffff), (unsigned long long)f[16],
+		(unsigned long long)f[17], (unsigned long long)f[18], (unsigned long long)f[19],
+		(unsigned long long)f[20], (unsigned long long)f[21], (unsigned long long)f[10],
+		(unsigned long long)f[11], (unsigned long long)f[12], (unsigned long long)f[14],
+		(unsigned long long)f[13]);
+	fprintf(stderr, "  IST1 top: %016llx %016llx %016llx %016llx %016llx %016llx %016llx\n",
+		(unsigned long long)ist1[0], (unsigned long long)ist1[1],
+		(unsigned long long)ist1[2], (unsigned long long)ist1[3],
+		(unsigned long long)ist1[4], (unsigned long long)ist1[5],
+		(unsigned long long)ist1[6]);
+	/* Stub return addresses still on the stack below the frame. */
+	fprintf(stderr, "  stub text addresses on the stack:");
+	unsigned n = 0;
+	for (const uint64_t *p = f - 1; p >= (const uint64_t *)(area + 0x8800) && n < 24; p--)
+		if ((*p >> 39) == (XK_STUB_VA >> 39) && *p < XK_STUB_VA + vm->bi->vcpu_area_off) {
+			fprintf(stderr, " %llx@%llx", (unsigned long long)(*p - XK_STUB_VA),
+				(unsigned long long)((const uint8_t *)p - area));
+			n++;
+		}
+	fprintf(stderr, "\n");
+}
+
 void xk_vm_destroy(struct xk_vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)

@@ -187,6 +187,8 @@ void *xk_vcpu_thread(void *arg)
 							 ? "stub failed to start: triple fault before it "
 							   "reported in (unsupported PVM variant?)"
 							 : "stub failed to start: triple fault"));
+			if (vc->started)
+				xk_vcpu_post_mortem(vc);
 			xk_vm_request_stop(vm, XK_EXIT_CRASH);
 			goto done;
 		case KVM_EXIT_HLT:
