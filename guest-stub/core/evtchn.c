@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Event channels, 2-level ABI (pv-abi.md 4; Xen's common/event_channel.c
- * and event_2l.c).  Host backends are remote domain 0: the guest's sends
- * ring the launcher's ioeventfd doorbell; the launcher's sends arrive as
- * bits in the host_pending page plus an interrupt, drained here.
+ * Event channels (pv-abi.md 4; Xen's common/event_channel.c): the port
+ * table and the hypercalls, and the 2-level ABI's port operations.  The
+ * FIFO ABI (evtchn_fifo.c) replaces those operations once the guest calls
+ * EVTCHNOP_init_control.  Host backends are remote domain 0: the guest's
+ * sends ring the launcher's ioeventfd doorbell; the launcher's sends arrive
+ * as bits in the host_pending page plus an interrupt, drained here.
+ * Interdomain channels with the domain itself (bind_interdomain to
+ * DOMID_SELF) are loopbacks: a send raises the peer port.
  *
  * A frontend allocates its port with EVTCHNOP_alloc_unbound(remote_dom 0)
  * and publishes it in xenstore; on Xen the backend then binds it
@@ -12,9 +16,10 @@
  * carries events both ways (host_bound()).
  */
 #include "core.h"
+#include "evtchn.h"
 #include "platform.h"
 
-#define NR_PORTS   4096 /* 2-level: 64 words x 64 bits */
+#define NR_PORTS   EVTCHN_NR_PORTS /* 2-level: 64 words x 64 bits */
 #define ECS_FREE   0
 #define ECS_RESVD  1
 #define ECS_UNBOUND 2
@@ -97,30 +102,103 @@ void vcpu_mark_events_pending(struct vcpu *v)
 	WRITE_ONCE(v->vi->evtchn_upcall_pending, 1);
 }
 
-void evtchn_set_pending(unsigned port)
+/* ---- 2-level ABI: shared_info bitmaps (Xen's event_2l.c semantics) ---- */
+
+static void l2_set_pending(unsigned port, unsigned vcpu)
 {
 	struct shared_info *s = dom.shared;
-	struct evtchn *c = &chn[port];
-	unsigned vcpu = vcpu_exists(c->vcpu) ? c->vcpu : 0;
-	struct pcpu *target = dom.pcpu[vcpu];
-	struct vcpu_info *vi;
+	struct vcpu *v = &dom.pcpu[vcpu]->v;
 
-	if (!target)
-		return;
-	vi = target->v.vi;
 	if (test_and_set((volatile uint64_t *)&s->evtchn_pending[port / 64], port % 64))
 		return;
 	if (!test_bit((volatile uint64_t *)&s->evtchn_mask[port / 64], port % 64) &&
-	    !test_and_set((volatile uint64_t *)&vi->evtchn_pending_sel, port / 64)) {
-		vcpu_mark_events_pending(&target->v);
+	    !test_and_set((volatile uint64_t *)&v->vi->evtchn_pending_sel, port / 64)) {
+		vcpu_mark_events_pending(v);
 		evtchn_kick_vcpu(vcpu);
 	}
 }
 
+static void l2_clear_pending(unsigned port)
+{
+	clear_bit((volatile uint64_t *)&dom.shared->evtchn_pending[port / 64], port % 64);
+}
+
+static void l2_unmask(unsigned port, unsigned vcpu)
+{
+	struct shared_info *s = dom.shared;
+	struct vcpu *v = &dom.pcpu[vcpu]->v;
+
+	clear_bit((volatile uint64_t *)&s->evtchn_mask[port / 64], port % 64);
+	/* Re-raise a pending event that was masked. */
+	if (test_bit((volatile uint64_t *)&s->evtchn_pending[port / 64], port % 64) &&
+	    !test_and_set((volatile uint64_t *)&v->vi->evtchn_pending_sel, port / 64))
+		vcpu_mark_events_pending(v);
+}
+
+static bool l2_is_pending(unsigned port)
+{
+	return test_bit((volatile uint64_t *)&dom.shared->evtchn_pending[port / 64], port % 64);
+}
+
+static bool l2_is_masked(unsigned port)
+{
+	return test_bit((volatile uint64_t *)&dom.shared->evtchn_mask[port / 64], port % 64);
+}
+
+static const struct evtchn_port_ops evtchn_ops_2l = {
+    .set_pending = l2_set_pending,
+    .clear_pending = l2_clear_pending,
+    .unmask = l2_unmask,
+    .is_pending = l2_is_pending,
+    .is_masked = l2_is_masked,
+};
+
+/* The ABI in use: 2-level until the guest's first init_control. */
+static const struct evtchn_port_ops *port_ops = &evtchn_ops_2l;
+
+/* Where a port's events go: its vCPU, or vCPU 0 if that one is not up
+ * (-1: not even vCPU 0). */
+static int notify_vcpu(unsigned port)
+{
+	if (vcpu_exists(chn[port].vcpu))
+		return chn[port].vcpu;
+	return vcpu_exists(0) ? 0 : -1;
+}
+
+int evtchn_bound_vcpu(unsigned port)
+{
+	if (port >= NR_PORTS || chn[port].state == ECS_FREE)
+		return -1;
+	return notify_vcpu(port);
+}
+
+void evtchn_switch_to_fifo(void)
+{
+	for (unsigned p = 1; p < NR_PORTS; p++)
+		if (chn[p].state != ECS_FREE)
+			evtchn_fifo_port_init(p, l2_is_pending(p));
+	port_ops = &evtchn_ops_fifo;
+}
+
+static uint64_t nr_raised;
+
+uint64_t evtchn_raised(void)
+{
+	return READ_ONCE(nr_raised);
+}
+
+void evtchn_set_pending(unsigned port)
+{
+	int vcpu = notify_vcpu(port);
+
+	nr_raised++;
+	if (vcpu >= 0)
+		port_ops->set_pending(port, (unsigned)vcpu);
+}
+
 bool evtchn_port_pending(unsigned port)
 {
-	return port < NR_PORTS && test_bit((volatile uint64_t *)&dom.shared->evtchn_pending[port / 64],
-					   port % 64);
+	return port < NR_PORTS && port_ops->is_pending(port);
 }
 
 void evtchn_send_virq(struct pcpu *pc, unsigned virq)
@@ -154,6 +232,7 @@ static int alloc_port(void)
 		if (chn[p].state == ECS_FREE) {
 			chn[p].state = ECS_RESVD;
 			chn[p].vcpu = 0;
+			evtchn_fifo_port_init(p, false);
 			return (int)p;
 		}
 	}
@@ -169,6 +248,83 @@ static void notify_host(uint32_t port)
 {
 	__atomic_fetch_or(&dom.notify[port / 64], 1ULL << (port % 64), __ATOMIC_RELEASE);
 	plat_doorbell(port);
+}
+
+/* Closing one end of a loopback: the other goes back to unbound, open to
+ * a new bind_interdomain (Xen's evtchn_close). */
+static void close_peer(const struct evtchn *e)
+{
+	if (e->state != ECS_INTERDOMAIN || e->remote_dom == 0 || !port_valid(e->remote_port))
+		return;
+	struct evtchn *peer = &chn[e->remote_port];
+	if (peer->state == ECS_INTERDOMAIN && peer->remote_dom == e->remote_dom) {
+		peer->state = ECS_UNBOUND;
+		peer->remote_port = 0;
+	}
+}
+
+/*
+ * The remote end must be a port unbound towards this domain.  Within the
+ * domain (DOMID_SELF) that is a port from alloc_unbound(remote_dom self).
+ * Domain 0 stands for the host backends, which offer no unbound ports:
+ * the console and xenstore channels exist before boot and frontends
+ * allocate theirs with alloc_unbound, so Xen's answer for a remote port
+ * that is not unbound for us (-EINVAL) is the only one.
+ */
+static long bind_interdomain(uint64_t arg)
+{
+	struct evtchn_bind_interdomain b;
+	uint16_t self = (uint16_t)dom.bi->domid;
+
+	if (copy_from_guest(&b, arg, sizeof(b)))
+		return -EFAULT;
+	if (b.remote_dom == 0)
+		return -EINVAL;
+	if (b.remote_dom != DOMID_SELF && b.remote_dom != self)
+		return -ESRCH;
+	if (!port_valid(b.remote_port))
+		return -EINVAL;
+	struct evtchn *r = &chn[b.remote_port];
+	if (r->state != ECS_UNBOUND || r->remote_dom != self)
+		return -EINVAL;
+	int p = alloc_port();
+	if (p < 0)
+		return p;
+	chn[p].state = ECS_INTERDOMAIN;
+	chn[p].remote_dom = self;
+	chn[p].remote_port = b.remote_port;
+	r->state = ECS_INTERDOMAIN;
+	r->remote_port = (uint32_t)p;
+	b.local_port = (uint32_t)p;
+	/* Sends to the unbound port were dropped: like Xen, raise the new
+	 * port once so that nothing waits for a lost notification. */
+	evtchn_set_pending((unsigned)p);
+	return copy_to_guest(arg, &b, sizeof(b));
+}
+
+/*
+ * EVTCHNOP_reset: close every channel and go back to the 2-level ABI.
+ * Channels to the host backends (host_bound()) stay: their backends hold
+ * on to them and nothing would bind them again; their pending state is
+ * dropped.
+ */
+static void evtchn_reset(void)
+{
+	for (unsigned p = 1; p < NR_PORTS; p++) {
+		struct evtchn *e = &chn[p];
+		if (e->state == ECS_FREE)
+			continue;
+		port_ops->clear_pending(p);
+		if (host_bound(e))
+			continue;
+		if (e->state == ECS_VIRQ && vcpu_exists(e->vcpu))
+			dom.pcpu[e->vcpu]->v.virq_to_evtchn[e->virq] = 0;
+		memset(e, 0, sizeof(*e));
+	}
+	evtchn_fifo_destroy();
+	port_ops = &evtchn_ops_2l;
+	/* Bits left from before init_control would swallow first events. */
+	memset(dom.shared->evtchn_pending, 0, sizeof(dom.shared->evtchn_pending));
 }
 
 long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
@@ -189,6 +345,8 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		case ECS_UNBOUND:
 			if (host_bound(c))
 				notify_host(s.port);
+			else if (c->state == ECS_INTERDOMAIN) /* loopback: the peer is ours */
+				evtchn_set_pending(c->remote_port);
 			/* else dropped silently, as Xen does on unbound ports */
 			return 0;
 		default:
@@ -260,10 +418,11 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 			return -EINVAL;
 		if (e->state == ECS_VIRQ && e->vcpu < dom.nr_vcpus && dom.pcpu[e->vcpu])
 			dom.pcpu[e->vcpu]->v.virq_to_evtchn[e->virq] = 0;
+		close_peer(e);
 		memset(e, 0, sizeof(*e));
 		/* A stale pending bit would swallow the next binding's first
 		 * event (Xen's evtchn_free clears it). */
-		clear_bit((volatile uint64_t *)&dom.shared->evtchn_pending[c.port / 64], c.port % 64);
+		port_ops->clear_pending(c.port);
 		return 0;
 	}
 	case EVTCHNOP_unmask: {
@@ -272,16 +431,9 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 			return -EFAULT;
 		if (!port_valid(u.port))
 			return -EINVAL;
-		struct shared_info *s = dom.shared;
-		clear_bit((volatile uint64_t *)&s->evtchn_mask[u.port / 64], u.port % 64);
-		/* Re-raise a pending event that was masked (event_2l.c). */
-		if (test_bit((volatile uint64_t *)&s->evtchn_pending[u.port / 64], u.port % 64)) {
-			unsigned vcpu = vcpu_exists(chn[u.port].vcpu) ? chn[u.port].vcpu : 0;
-			struct vcpu *tv = &dom.pcpu[vcpu]->v;
-			if (!test_and_set((volatile uint64_t *)&tv->vi->evtchn_pending_sel,
-					  u.port / 64))
-				vcpu_mark_events_pending(tv);
-		}
+		int vcpu = notify_vcpu(u.port);
+		if (vcpu >= 0)
+			port_ops->unmask(u.port, (unsigned)vcpu);
 		return 0;
 	}
 	case EVTCHNOP_bind_vcpu: {
@@ -294,6 +446,8 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 			return -ENOENT;
 		if (chn[b.port].state == ECS_VIRQ && virq_is_per_vcpu(chn[b.port].virq))
 			return -EINVAL; /* per-vCPU VIRQs stay where they are */
+		if (chn[b.port].state == ECS_IPI)
+			return -EINVAL; /* so do IPIs (Xen: bound at bind_ipi) */
 		chn[b.port].vcpu = (uint8_t)b.vcpu;
 		return 0;
 	}
@@ -303,15 +457,16 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 			return -EFAULT;
 		if (st.dom != DOMID_SELF && st.dom != dom.bi->domid)
 			return -ESRCH;
-		if (!port_valid(st.port))
+		/* Port 0 exists, reserved: Xen reports it closed. */
+		if (st.port >= NR_PORTS)
 			return -EINVAL;
 		struct evtchn *e = &chn[st.port];
 		st.vcpu = e->vcpu;
 		switch (e->state) {
 		case ECS_FREE:
+		case ECS_RESVD:
 			st.status = EVTCHNSTAT_closed;
 			break;
-		case ECS_RESVD:
 		case ECS_UNBOUND:
 			st.status = EVTCHNSTAT_unbound;
 			st.u.unbound.dom = e->remote_dom;
@@ -331,16 +486,33 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		}
 		return copy_to_guest(arg, &st, sizeof(st));
 	}
-	case EVTCHNOP_init_control:
-	case EVTCHNOP_expand_array:
-	case EVTCHNOP_set_priority:
-		/* FIFO ABI arrives with the PV MMU/boot issue; Linux falls
-		 * back to 2-level on any init_control error. */
-		return -ENOSYS;
 	case EVTCHNOP_bind_interdomain:
+		return bind_interdomain(arg);
+	case EVTCHNOP_reset: {
+		struct evtchn_reset r;
+		if (copy_from_guest(&r, arg, sizeof(r)))
+			return -EFAULT;
+		if (r.dom == 0)
+			return -EPERM; /* the host's ports are not ours to close */
+		if (r.dom != DOMID_SELF && r.dom != dom.bi->domid)
+			return -ESRCH;
+		evtchn_reset();
+		return 0;
+	}
+	case EVTCHNOP_init_control:
+		return evtchn_fifo_init_control(arg);
+	case EVTCHNOP_expand_array:
+		return evtchn_fifo_expand_array(arg);
+	case EVTCHNOP_set_priority: {
+		struct evtchn_set_priority sp;
+		if (copy_from_guest(&sp, arg, sizeof(sp)))
+			return -EFAULT;
+		if (!port_valid(sp.port))
+			return -EINVAL;
+		return evtchn_fifo_set_priority(sp.port, sp.priority);
+	}
 	case EVTCHNOP_bind_pirq:
-	case EVTCHNOP_reset:
-		return -ENOSYS;
+		return -ENOSYS; /* no physical IRQs in a domU */
 	}
 	return -ENOSYS;
 }

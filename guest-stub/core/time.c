@@ -5,6 +5,7 @@
  * (pv-abi.md 3.6, 2.4; Xen's arch/x86/time.c and common/sched/core.c).
  */
 #include "core.h"
+#include "evtchn.h"
 #include "platform.h"
 
 static uint32_t tsc_mul;  /* tsc delta -> ns: (delta << shift) * mul >> 32 */
@@ -205,11 +206,19 @@ static void block_until(struct pcpu *pc, bool (*cond)(struct pcpu *))
 	runstate_set(pc, RUNSTATE_running);
 }
 
+/* SCHEDOP_poll of several ports (or none) wakes on any event raised in the
+ * domain, as Xen's; poll_port is then POLL_ANY and poll_raised[] holds
+ * evtchn_raised() from the start of the poll. */
+#define POLL_MAX_PORTS 128 /* Xen's limit */
+#define POLL_ANY       0xffffffffU
+static uint64_t poll_raised[XK_MAX_VCPUS];
+
 static bool poll_done(struct pcpu *pc)
 {
 	struct vcpu *v = &pc->v;
 
-	if (evtchn_port_pending(v->poll_port))
+	if (v->poll_port == POLL_ANY ? evtchn_raised() != poll_raised[v->id]
+				     : evtchn_port_pending(v->poll_port))
 		return true;
 	return v->poll_deadline_tsc && rdtsc() >= v->poll_deadline_tsc;
 }
@@ -237,23 +246,32 @@ long do_sched_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		domain_shutdown(pc, s.reason);
 	}
 	case SCHEDOP_poll: {
+		/* Xen's do_poll: return at once if an event is deliverable or
+		 * a polled port is pending (masked or not); else block until
+		 * the port (one polled) or any port (several, or none) is
+		 * raised, an event becomes deliverable, or the timeout. */
 		struct sched_poll p;
-		uint32_t port;
+		uint32_t port = 0;
+		uint64_t va;
 		if (copy_from_guest(&p, arg, sizeof(p)))
 			return -EFAULT;
-		if (p.nr_ports > 1)
-			return -EINVAL; /* Linux polls one port (spinlock kick) */
-		if (p.nr_ports == 0) {
-			port = 0;
-		} else {
-			uint64_t va;
-			memcpy(&va, &p.ports, sizeof(va));
-			if (copy_from_guest(&port, va, sizeof(port)))
+		if (p.nr_ports > POLL_MAX_PORTS)
+			return -EINVAL;
+		memcpy(&va, &p.ports, sizeof(va));
+		if (p.nr_ports && !guest_va_ok(va, p.nr_ports * sizeof(port)))
+			return -EFAULT;
+		if (upcall_deliverable(v))
+			return 0;
+		for (unsigned i = 0; i < p.nr_ports; i++) {
+			if (copy_from_guest(&port, va + i * sizeof(port), sizeof(port)))
 				return -EFAULT;
-			if (port >= 4096)
+			if (port >= EVTCHN_NR_PORTS)
 				return -EINVAL;
+			if (evtchn_port_pending(port))
+				return 0;
 		}
-		v->poll_port = port;
+		v->poll_port = p.nr_ports == 1 ? port : POLL_ANY;
+		poll_raised[v->id] = evtchn_raised();
 		v->poll_deadline_tsc = p.timeout ? ns_to_tsc(p.timeout) : 0;
 		if (!poll_done(pc)) {
 			timer_reprogram(pc);

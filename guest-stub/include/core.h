@@ -32,6 +32,8 @@ void evtchn_set_pending(unsigned port);
 void evtchn_send_virq(struct pcpu *pc, unsigned virq);
 long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg);
 bool evtchn_port_pending(unsigned port);
+/* Count of evtchn_set_pending() calls so far (SCHEDOP_poll of many ports). */
+uint64_t evtchn_raised(void);
 void evtchn_drain_host(void);
 void vcpu_mark_events_pending(struct vcpu *v);
 void evtchn_kick_vcpu(unsigned vcpu);

@@ -29,6 +29,9 @@ STEPS = [
     ("mount | grep -c -E 'proc|sysfs|devtmpfs|tmpfs'", r"^[4-9]$"),
     ("grep -c processor /proc/cpuinfo", r"^1$"),
     ("cat /sys/hypervisor/type 2>/dev/null || dmesg | grep -m1 -o 'Xen PV'", r"xen|Xen PV"),
+    # event channels: the kernel took the FIFO ABI (init_control worked)
+    ("dmesg | grep -o -m1 'xen:events: Using [A-Za-z0-9-]* ABI' || echo no-abi-line",
+     r"^xen:events: Using FIFO-based ABI$"),
     ("awk '/MemTotal/ {print ($2 > 100000) ? \"memok\" : \"memlow\"}' /proc/meminfo", r"memok"),
     # fork/exec storm
     ("i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done; echo forks=$i", r"forks=300"),

@@ -502,11 +502,18 @@ static void test_poll_timeout(void **state)
 
 static void test_poll_bad_args(void **state)
 {
-	uint32_t ports[2] = {FAKE_CONSOLE_PORT, FAKE_STORE_PORT};
-	struct sched_poll p = {.nr_ports = 2};
+	uint32_t ports[129] = {FAKE_CONSOLE_PORT, FAKE_STORE_PORT};
+	struct sched_poll p = {.nr_ports = 129}; /* Xen's limit is 128 */
 
 	set_xen_guest_handle(p.ports, ports);
 	assert_int_equal(sched(SCHEDOP_poll, &p), -EINVAL);
+	/* A bad port anywhere in the list. */
+	p.nr_ports = 3;
+	ports[2] = 4096;
+	assert_int_equal(sched(SCHEDOP_poll, &p), -EINVAL);
+	/* The list must be readable as a whole. */
+	set_xen_guest_handle(p.ports, (uint32_t *)(FAKE_FAULT_LIMIT - 4));
+	assert_int_equal(sched(SCHEDOP_poll, &p), -EFAULT);
 	uint32_t big = 4096;
 	set_xen_guest_handle(p.ports, &big);
 	p.nr_ports = 1;
@@ -514,6 +521,63 @@ static void test_poll_bad_args(void **state)
 	set_xen_guest_handle(p.ports, (uint32_t *)FAKE_BAD_VA);
 	assert_int_equal(sched(SCHEDOP_poll, &p), -EFAULT);
 	assert_int_equal(do_sched_op(pc0(), SCHEDOP_poll, FAKE_BAD_VA), -EFAULT);
+	assert_int_equal(fake.idle_calls, 0);
+}
+
+/* Several ports: any one pending returns at once (masked or not). */
+static void test_poll_many_ports_pending(void **state)
+{
+	uint32_t ports[3] = {100, 200, FAKE_STORE_PORT};
+	struct sched_poll p = {.nr_ports = 3};
+
+	set_xen_guest_handle(p.ports, ports);
+	dom.shared->evtchn_mask[0] |= 1ULL << FAKE_STORE_PORT;
+	dom.shared->evtchn_pending[0] |= 1ULL << FAKE_STORE_PORT;
+	assert_int_equal(sched(SCHEDOP_poll, &p), 0);
+	assert_int_equal(fake.idle_calls, 0);
+}
+
+/* Several ports (or none), nothing pending: woken by any event raised in
+ * the domain, as Xen's poll_evtchn -1; then by the timeout. */
+static void test_poll_many_ports_wakes_on_any_event(void **state)
+{
+	uint32_t ports[2] = {100, 200};
+	struct sched_poll p = {.nr_ports = 2};
+
+	set_xen_guest_handle(p.ports, ports);
+	dom.shared->evtchn_mask[0] |= 1ULL << FAKE_CONSOLE_PORT;
+	fake.idle_hook = raise_console_event;
+	assert_int_equal(sched(SCHEDOP_poll, &p), 0);
+	assert_int_equal(fake.idle_calls, 1);
+	assert_int_equal(pc0()->v.poll_port, 0);
+
+	fake.idle_calls = 0;
+	p.nr_ports = 0;
+	assert_int_equal(sched(SCHEDOP_poll, &p), 0);
+	assert_int_equal(fake.idle_calls, 1);
+
+	/* One port: another port's event does not end the poll. */
+	fake.idle_calls = 0;
+	p.nr_ports = 1;
+	p.timeout = system_time_ns() + 2000000;
+	fake.idle_hook = fire_armed_timer;
+	dom.host_pending[0] = 1ULL << FAKE_CONSOLE_PORT;
+	pc0()->softirq |= SOFTIRQ_EVENT;
+	assert_int_equal(sched(SCHEDOP_poll, &p), 0);
+	assert_int_equal(fake.idle_calls, 1);
+	assert_true(system_time_ns() >= p.timeout - 1000);
+}
+
+/* An event already deliverable returns before the ports are even read. */
+static void test_poll_deliverable_event_first(void **state)
+{
+	uint32_t bad = 4096;
+	struct sched_poll p = {.nr_ports = 1};
+
+	set_xen_guest_handle(p.ports, &bad);
+	pc0()->v.vi->evtchn_upcall_pending = 1;
+	pc0()->v.vi->evtchn_upcall_mask = 0;
+	assert_int_equal(sched(SCHEDOP_poll, &p), 0);
 	assert_int_equal(fake.idle_calls, 0);
 }
 
@@ -613,6 +677,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_poll_wakes_on_host_event, setup),
     cmocka_unit_test_setup(test_poll_timeout, setup),
     cmocka_unit_test_setup(test_poll_bad_args, setup),
+    cmocka_unit_test_setup(test_poll_many_ports_pending, setup),
+    cmocka_unit_test_setup(test_poll_many_ports_wakes_on_any_event, setup),
+    cmocka_unit_test_setup(test_poll_deliverable_event_first, setup),
     cmocka_unit_test_setup(test_shutdown, setup),
     cmocka_unit_test_setup(test_sched_misc, setup),
     cmocka_unit_test_setup(test_runstate_area, setup),
