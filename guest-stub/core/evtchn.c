@@ -145,12 +145,18 @@ static bool l2_is_masked(unsigned port)
 	return test_bit((volatile uint64_t *)&dom.shared->evtchn_mask[port / 64], port % 64);
 }
 
+static bool l2_is_busy(unsigned port)
+{
+	return false;
+}
+
 static const struct evtchn_port_ops evtchn_ops_2l = {
     .set_pending = l2_set_pending,
     .clear_pending = l2_clear_pending,
     .unmask = l2_unmask,
     .is_pending = l2_is_pending,
     .is_masked = l2_is_masked,
+    .is_busy = l2_is_busy,
 };
 
 /* The ABI in use: 2-level until the guest's first init_control. */
@@ -229,7 +235,9 @@ void evtchn_drain_host(void)
 static int alloc_port(void)
 {
 	for (unsigned p = 1; p < NR_PORTS; p++) {
-		if (chn[p].state == ECS_FREE) {
+		/* A closed port the guest has not yet popped from a FIFO
+		 * queue waits (Xen's get_free_port). */
+		if (chn[p].state == ECS_FREE && !port_ops->is_busy(p)) {
 			chn[p].state = ECS_RESVD;
 			chn[p].vcpu = 0;
 			evtchn_fifo_port_init(p, false);

@@ -190,12 +190,20 @@ static bool fifo_is_masked(unsigned port)
 	return !w || (READ_ONCE(*w) & W_MASKED);
 }
 
+static bool fifo_is_busy(unsigned port)
+{
+	volatile event_word_t *w = word_of(port);
+
+	return w && (READ_ONCE(*w) & W_LINKED);
+}
+
 const struct evtchn_port_ops evtchn_ops_fifo = {
     .set_pending = fifo_set_pending,
     .clear_pending = fifo_clear_pending,
     .unmask = fifo_unmask,
     .is_pending = fifo_is_pending,
     .is_masked = fifo_is_masked,
+    .is_busy = fifo_is_busy,
 };
 
 void evtchn_fifo_port_init(unsigned port, bool pending)

@@ -24,6 +24,8 @@ struct evtchn_port_ops {
 	void (*unmask)(unsigned port, unsigned vcpu);
 	bool (*is_pending)(unsigned port);
 	bool (*is_masked)(unsigned port);
+	/* Still on one of the guest's queues: not to be reused yet. */
+	bool (*is_busy)(unsigned port);
 };
 
 extern const struct evtchn_port_ops evtchn_ops_fifo;

@@ -459,6 +459,27 @@ static void test_2level_pending_carried_over(void **state)
 	assert_int_equal(fake.doorbell_last, FAKE_STORE_PORT);
 }
 
+/* A closed port still linked on a queue is not handed out again until the
+ * guest has popped it (Xen's get_free_port). */
+static void test_linked_port_not_reused(void **state)
+{
+	memset(local_head, 0, sizeof(local_head));
+	fifo_on();
+	unsigned a = bind_ipi(0), b;
+
+	assert_int_equal(send(a), 0);
+	assert_int_equal(close_port(a), 0);
+	assert_int_equal(*word(a), W_LINKED);
+	b = bind_ipi(0);
+	assert_int_not_equal(b, a);
+	uint32_t got[2];
+	assert_int_equal(drain(0, got, 2), 1); /* popped (not pending: skipped) */
+	assert_int_equal(got[0], a);
+	assert_int_equal(*word(a), 0);
+	assert_int_equal(close_port(b), 0);
+	assert_int_equal(bind_ipi(0), a);
+}
+
 static void test_close_clears_pending_word(void **state)
 {
 	fifo_on();
@@ -588,6 +609,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_pending_before_array_page, setup),
     cmocka_unit_test_setup(test_2level_pending_carried_over, setup),
     cmocka_unit_test_setup(test_close_clears_pending_word, setup),
+    cmocka_unit_test_setup(test_linked_port_not_reused, setup),
     cmocka_unit_test_setup(test_per_vcpu_queues, setup),
     cmocka_unit_test_setup(test_virq_and_loopback, setup),
     cmocka_unit_test_setup(test_hostile_words, setup),
