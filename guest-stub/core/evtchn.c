@@ -368,11 +368,11 @@ long do_event_channel_op(struct pcpu *pc, uint64_t cmd, uint64_t arg)
 		if (b.virq >= NR_VIRQS)
 			return -EINVAL;
 		/* Per-vCPU VIRQs (timer, debug) bind on the named vCPU; the
-		 * global ones only on vCPU 0. */
-		if (b.vcpu >= dom.nr_vcpus || !dom.pcpu[b.vcpu])
-			return -ENOENT;
+		 * global ones only on vCPU 0 (checked first, as Xen). */
 		if (!virq_is_per_vcpu(b.virq) && b.vcpu != 0)
 			return -EINVAL;
+		if (b.vcpu >= dom.nr_vcpus || !dom.pcpu[b.vcpu])
+			return -ENOENT;
 		struct vcpu *tv = &dom.pcpu[b.vcpu]->v;
 		if (tv->virq_to_evtchn[b.virq])
 			return -EEXIST;

@@ -593,6 +593,9 @@ static void test_global_virq_only_on_vcpu0(void **state)
 {
 	struct evtchn_bind_virq b = {.virq = VIRQ_CONSOLE, .vcpu = 1};
 	assert_int_equal(evop(EVTCHNOP_bind_virq, &b), -EINVAL);
+	/* Even for a vCPU that does not exist. */
+	b.vcpu = 0xffffffff;
+	assert_int_equal(evop(EVTCHNOP_bind_virq, &b), -EINVAL);
 }
 
 /* A vCPU that exists in the domain but has not run stub_start yet. */
