@@ -75,7 +75,8 @@ static void vlog(struct xk_vif *v, const char *fmt, ...) __attribute__((format(p
 static void vlog(struct xk_vif *v, const char *fmt, ...)
 {
 	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "vif%u.%u: ", v->domid, v->handle);
+	/* The log callback's owner names the device itself. */
+	int n = v->log ? 0 : snprintf(msg, sizeof(msg), "vif%u.%u: ", v->domid, v->handle);
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -173,6 +174,8 @@ static void tx_deliver(struct xk_vif *v, uint8_t *f, size_t len, uint16_t flags,
 	}
 	v->st.tx_packets++;
 	v->st.tx_bytes += len;
+	if (gso)
+		v->st.tx_gso++;
 }
 
 static void tx_response(struct netq *q, uint16_t id, int16_t status)

@@ -111,6 +111,7 @@ struct xk_netfront_features {
 
 struct xk_vif_stats {
 	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped;
+	uint64_t tx_gso; /* of tx_packets: TSO frames from the frontend */
 	uint64_t rx_packets, rx_bytes, rx_dropped;
 };
 

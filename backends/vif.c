@@ -150,8 +150,8 @@ static int vif_init(struct xk_dev *dev)
 		nd = xk_netdev_tap_new(env->base, vd->cfg.vifname[0] ? vd->cfg.vifname : NULL,
 				       vd->cfg.bridge);
 		if (!nd) {
-			xk_dev_error(dev, -errno, "tap on bridge %s: %s", vd->cfg.bridge,
-				     strerror(errno));
+			xk_dev_error(dev, -errno, "cannot attach a tap device to bridge %s",
+				     vd->cfg.bridge);
 			return -1;
 		}
 		xk_dev_log(dev, "tap %s on bridge %s", xk_netdev_tap_name(nd), vd->cfg.bridge);
@@ -278,6 +278,16 @@ static void vif_free(struct xk_dev *dev)
 {
 	struct vifdev *vd = xk_dev_priv(dev);
 
+	if (vd->vif) {
+		const struct xk_vif_stats *st = xk_vif_stats(vd->vif);
+		xk_dev_log(dev,
+			   "tx %llu packets (%llu TSO), %llu bytes, %llu errors, %llu dropped; "
+			   "rx %llu packets, %llu bytes, %llu dropped",
+			   (unsigned long long)st->tx_packets, (unsigned long long)st->tx_gso,
+			   (unsigned long long)st->tx_bytes, (unsigned long long)st->tx_errors,
+			   (unsigned long long)st->tx_dropped, (unsigned long long)st->rx_packets,
+			   (unsigned long long)st->rx_bytes, (unsigned long long)st->rx_dropped);
+	}
 	xk_vif_free(vd->vif); /* and its packet backend */
 	vd->vif = NULL;
 	if (vd->added)

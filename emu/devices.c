@@ -22,6 +22,7 @@
 #include "xenstored.h"
 #include "xenbus.h"
 #include "blk.h"
+#include "net.h"
 #endif
 
 struct port_route {
@@ -233,9 +234,26 @@ static int setup_bus(struct xk_devices *d)
 		if (!dev)
 			return -1;
 	}
+	/* vifs are numbered in command-line order, as xl does. */
+	for (unsigned i = 0; i < vm->opt.nr_vifs; i++) {
+		struct xk_vif_config cfg;
+		if (xk_vif_spec_parse(vm->opt.vif[i], &cfg) || !xk_vif_add(d->bus, i, &cfg))
+			return -1;
+	}
 	return 0;
 }
 #endif
+
+int xk_devices_check_vif(const char *spec)
+{
+#ifdef HAVE_XENSTORED
+	struct xk_vif_config cfg;
+	return xk_vif_spec_parse(spec, &cfg);
+#else
+	xk_err("--vif: built without the xenstore daemon");
+	return -1;
+#endif
+}
 
 struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base)
 {

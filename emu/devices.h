@@ -35,6 +35,8 @@ void xk_disk_spec_free(struct xk_disk_spec *d);
 int64_t xk_vdev_to_devid(const char *vdev);
 
 /* devices.c */
+/* Check one --vif spec (xl syntax); 0, or -1 after a one-line error. */
+int xk_devices_check_vif(const char *spec);
 struct xk_devices;
 /* Console, xenstore (with the guest's standard tree), grant access, disks;
  * reads the doorbell on base.  NULL after a one-line error. */

@@ -66,6 +66,9 @@ static void usage(FILE *f)
 	      "      --xenstore-socket PATH  serve the guest's xenstore to host tools there\n"
 	      "      --disk SPEC         a virtual disk, xl syntax (repeatable), e.g.\n"
 	      "                          'file:/x.img,xvda,w' or 'target=/y.iso,vdev=xvdb,devtype=cdrom,access=r'\n"
+	      "      --vif SPEC          a network interface, xl syntax (repeatable), e.g.\n"
+	      "                          'mac=00:16:3e:01:02:03,bridge=br0' (a tap on bridge br0);\n"
+	      "                          without bridge=, user-mode networking (slirp, no root)\n"
 	      "  -v, --verbose           launcher diagnostics on stderr\n"
 	      "\n"
 	      "Exit status of run: 0 guest powered off, 1 launcher error, 2 guest reboot,\n"
@@ -155,6 +158,7 @@ static int cmd_run(int argc, char **argv)
 		{"trace-hypercalls", no_argument, NULL, 'T'},
 		{"xenstore-socket", required_argument, NULL, 'X'},
 		{"disk", required_argument, NULL, 'D'},
+		{"vif", required_argument, NULL, 'V'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -223,6 +227,15 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'X':
 			vm.opt.xenstore_socket = optarg;
+			break;
+		case 'V':
+			if (vm.opt.nr_vifs == XK_MAX_VIFS) {
+				xk_err("--vif: at most %d network interfaces", XK_MAX_VIFS);
+				return XK_EXIT_ERROR;
+			}
+			if (xk_devices_check_vif(optarg))
+				return XK_EXIT_ERROR;
+			vm.opt.vif[vm.opt.nr_vifs++] = optarg;
 			break;
 		case 'D': {
 			struct xk_disk_spec spec;

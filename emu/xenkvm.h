@@ -36,6 +36,9 @@ struct xk_options {
 #define XK_MAX_DISKS 16
 	const char *disk[XK_MAX_DISKS]; /* --disk specs, xl syntax (devices.h) */
 	unsigned nr_disks;
+#define XK_MAX_VIFS 8
+	const char *vif[XK_MAX_VIFS]; /* --vif specs, xl syntax (backends/net.h) */
+	unsigned nr_vifs;
 };
 
 struct xk_vcpu {

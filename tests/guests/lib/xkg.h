@@ -230,4 +230,10 @@ void xkg_evtchn_init(struct vcpu_info *vi, struct shared_info *sh);
 void xkg_events_enable(void);
 void xkg_events_disable(void);
 
+/* ---- xs.c: xenstore client (polling, one request at a time) ---- */
+/* Value of path into buf (NUL-terminated); its length, or -1. */
+long xkg_xs_read(const char *path, char *buf, size_t size);
+/* 0 or -1. */
+long xkg_xs_write(const char *path, const char *value);
+
 #endif

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Network end to end: Debian's xen-netfront against xenkvm's netback.
+
+usage: net-test.py --xenkvm PATH --mode slirp|tap [--platform pvm]
+                   [--kernel VMLINUZ] [--timeout S]
+
+slirp: the guest (xen-netfront loaded by the initramfs) gets 10.0.2.15 from slirp's DHCP
+       (busybox udhcpc), downloads a random file over HTTP from a server on
+       the host's 127.0.0.1 (reached as 10.0.2.2), checks its SHA-256, and
+       uploads it back (HTTP POST of its base64: the host checks the SHA-256): both
+       directions, with the frontend's checksum offload and TSO.
+tap:   the same through a tap device on a bridge, inside a network
+       namespace this test creates (unshare -n, needs root): the bridge
+       has 192.168.77.1/24 and serves HTTP, the guest takes 192.168.77.2.
+
+hw runs through the KVM box (tools/kvmbox) when the host has no VT-x/AMD-V:
+the driver runs again inside it, as debian-boot.py does.
+Exit: 0 pass, 1 fail, 77 skip.
+"""
+import argparse
+import base64
+import hashlib
+import http.server
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXIT_SKIP = 77
+BLOB_SIZE = 6 * 1024 * 1024 + 123
+MAC = "00:16:3e:5a:17:01"
+
+spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
+debian_boot = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(debian_boot)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    blob = b""
+    uploads = []
+
+    def do_GET(self):
+        if self.path != "/blob":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.blob)))
+        self.end_headers()
+        self.wfile.write(self.blob)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        data = b""
+        while len(data) < n:
+            d = self.rfile.read(n - len(data))
+            if not d:
+                break
+            data += d
+        # busybox wget --post-file stops at a NUL byte: the guest
+        # posts base64
+        if self.path == "/sink64":
+            data = base64.b64decode(data)
+        digest = hashlib.sha256(data).hexdigest()
+        Handler.uploads.append((len(data), digest))
+        body = f"upload {len(data)} {digest}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def run_steps(g, steps, platform):
+    """Run (command, regex) steps in the guest shell; list of failures."""
+    fails = []
+    pos = 0
+    retried = 0
+    for i, (c, want, tmo) in enumerate(steps):
+        for attempt in (0, 1):
+            tag = f"{i}x{attempt}"
+            g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
+            m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", tmo, pos)
+            if not m:
+                break
+            pos = m.end()
+            out = m.group(1).decode(errors="replace").strip()
+            # KNOWN BUG (pvm only, docs/architecture.md): ~1 in 100
+            # busybox processes segfault; rerun such a step once.
+            if (platform == "pvm" and attempt == 0 and retried == 0
+                    and "Segmentation fault" in out):
+                retried += 1
+                print(f"KNOWN BUG (pvm): a process segfaulted in step {i}; "
+                      "running the step again", flush=True)
+                continue
+            break
+        if not m:
+            fails.append(f"step {i} ({c!r}): no output")
+            break
+        if not re.search(want, out, re.M):
+            fails.append(f"step {i} ({c!r}): got {out!r}, want /{want}/")
+            break
+    return fails
+
+
+def setup_netns():
+    """Inside a fresh network namespace: lo up, bridge br0 192.168.77.1/24."""
+    for cmd in (["ip", "link", "set", "lo", "up"],
+                ["ip", "link", "add", "br0", "type", "bridge"],
+                ["ip", "addr", "add", "192.168.77.1/24", "dev", "br0"],
+                ["ip", "link", "set", "br0", "up"]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode:
+            return f"{' '.join(cmd)}: {r.stderr.strip()}"
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xenkvm", required=True)
+    ap.add_argument("--mode", choices=["slirp", "tap"], default="slirp")
+    ap.add_argument("--platform", default="pvm", choices=["pvm", "hw"])
+    ap.add_argument("--kernel")
+    ap.add_argument("--timeout", type=int, default=240)
+    ap.add_argument("--kvmbox", default=os.path.join(SRC, "tools", "kvmbox"))
+    ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+
+    xenkvm = os.path.abspath(a.xenkvm)
+    det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
+    if det != a.platform:
+        if a.platform == "pvm":
+            print(f"SKIP: this host's KVM is '{det}', not pvm")
+            return EXIT_SKIP
+        if subprocess.run([a.kvmbox, "--check"], capture_output=True).returncode != 0:
+            print("SKIP: no hardware virtualization here and the KVM box cannot run")
+            return EXIT_SKIP
+        # As debian-boot.py: this driver runs again inside the KVM box.
+        kernel = a.kernel or debian_boot.fetch_kernel()
+        if not kernel:
+            print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
+            return 1
+        args = [sys.executable, os.path.abspath(__file__), "--xenkvm", xenkvm, "--mode", a.mode,
+                "--platform", "hw", "--kernel", kernel, "--timeout", str(a.timeout)]
+        print("running in the KVM box: " + " ".join(args), flush=True)
+        box = [a.kvmbox, "--timeout", str(a.timeout + 120)] + args
+        rc = subprocess.run(box).returncode
+        if rc in (124, 125):
+            print("kvmbox failed (exit %d): retrying once" % rc, flush=True)
+            rc = subprocess.run(box).returncode
+        return rc
+    if a.mode == "tap" and not a.in_netns:
+        if os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or not shutil.which("unshare"):
+            print("SKIP: the tap test needs root, /dev/net/tun and unshare")
+            return EXIT_SKIP
+        # Everything below runs in a network namespace of its own: the
+        # bridge, the tap, the HTTP server.  Gone when we exit.
+        args = [sys.executable, os.path.abspath(__file__), "--in-netns", "--xenkvm", xenkvm,
+                "--mode", "tap", "--platform", a.platform, "--timeout", str(a.timeout)]
+        if a.kernel:
+            args += ["--kernel", a.kernel]
+        return subprocess.run(["unshare", "-n"] + args).returncode
+
+    kernel = a.kernel or debian_boot.fetch_kernel()
+    if not kernel:
+        print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
+        return 1
+    if a.mode == "tap":
+        err = setup_netns()
+        if err:
+            print(f"SKIP: cannot set up the bridge in the namespace ({err})")
+            return EXIT_SKIP
+        host, guest_ip = "192.168.77.1", "192.168.77.2"
+    else:
+        host = "127.0.0.1"
+
+    Handler.blob = os.urandom(BLOB_SIZE)
+    want = hashlib.sha256(Handler.blob).hexdigest()
+    srv = http.server.ThreadingHTTPServer((host, 0), Handler)
+    port = srv.server_address[1]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+    tmpdir = tempfile.mkdtemp(prefix="xenkvm-net-", dir="/tmp")
+    initrd = os.path.join(tmpdir, "initrd.cpio.gz")
+    # The kernel package next to vmlinuz (boot/..) has the modules.
+    kdir = os.path.dirname(os.path.dirname(os.path.abspath(kernel)))
+    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), "--modules", "xen-netfront",
+                    "--kernel-dir", kdir, initrd, os.path.join(HERE, "udhcpc-script")],
+                   check=True)
+
+    vif = f"mac={MAC}" + (",bridge=br0,vifname=xkvif-test" if a.mode == "tap" else "")
+    cmd = [xenkvm, "run", "--platform", a.platform, "--kernel", kernel, "--ramdisk", initrd,
+           "--memory", "512", "--extra", "console=hvc0 loglevel=4", "--timeout",
+           str(a.timeout), "--vif", vif, "-v"]
+    print("running: " + " ".join(cmd), flush=True)
+    g = debian_boot.Guest(cmd)
+    fails = []
+    if a.mode == "slirp":
+        server = f"10.0.2.2:{port}"
+        addr_steps = [
+            ("udhcpc -i eth0 -n -q -t 5 -s /bin/udhcpc-script 2>&1 | grep lease:",
+             r"lease: 10\.0\.2\.15 router 10\.0\.2\.2", 60),
+        ]
+    else:
+        server = f"{host}:{port}"
+        addr_steps = [
+            (f"ip link set eth0 up && ip addr add {guest_ip}/24 dev eth0 && echo up", r"^up$", 30),
+            (f"ping -c 1 -w 10 {host} | grep -c ttl=", r"^1$", 30),
+        ]
+    steps = [
+        # the init loaded xen-netfront; the vif has the spec's MAC
+        ("cat /sys/class/net/eth0/address", re.escape(MAC), 60),
+    ] + addr_steps + [
+        (f"wget -q -O /tmp/blob http://{server}/blob && sha256sum /tmp/blob", want, 120),
+        (f"base64 /tmp/blob > /tmp/blob64 && wget -q -O - --post-file /tmp/blob64"
+         f" http://{server}/sink64",
+         rf"upload {BLOB_SIZE} {want}", 120),
+        # the frontend saw no errors
+        ("cat /sys/class/net/eth0/statistics/rx_errors /sys/class/net/eth0/statistics/tx_errors"
+         " | tr '\\n' ' '", r"^0 0$", 30),
+        ("dmesg | grep -E 'Oops|BUG:|WARNING: CPU:|Call Trace|xen_netfront.*(rror|fail)'"
+         " || echo clean", r"\Aclean\Z", 30),
+    ]
+    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
+        fails.append("no shell: the guest never reached its init")
+    else:
+        fails += run_steps(g, steps, a.platform)
+        g.send("poweroff -f")
+    try:
+        rc = g.p.wait(timeout=60 if not fails else 20)
+    except subprocess.TimeoutExpired:
+        g.p.kill()
+        rc = g.p.wait()
+        fails.append("the guest did not power off")
+    g.t.join(5)
+    srv.shutdown()
+    with g.lock:
+        text = g.buf.decode(errors="replace")
+    if "carrier off" in text:
+        fails.append("netback turned the vif's carrier off")
+    if not fails and rc != 0:
+        fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
+    shutil.rmtree(tmpdir, ignore_errors=True)
+    for f in fails:
+        print("FAIL: " + f)
+    print("PASS" if not fails else f"{len(fails)} failure(s)")
+    return 0 if not fails else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
