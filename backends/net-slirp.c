@@ -314,6 +314,12 @@ struct xk_netdev *xk_netdev_slirp_new(struct event_base *base)
 	s->slirp = slirp_new(&cfg, &callbacks, s);
 	if (!s->slirp)
 		goto fail;
+	/* libslirp's clock for socket expiry is only read in
+	 * slirp_pollfds_poll(): start it now (select_error: no socket is
+	 * looked at), or a first guest datagram gets an expiry in the past
+	 * and its socket is closed before the answer comes. */
+	s->nfds = 0;
+	slirp_pollfds_poll(s->slirp, 1, get_revents, s);
 	arm(s);
 	return &s->dev;
 fail:
