@@ -168,9 +168,11 @@ struct xk_netdev *xk_netdev_tap_new(struct event_base *base, const char *ifname,
 	snprintf(t->name, sizeof(t->name), "%s", ifr.ifr_name);
 	if (t->vnet) {
 		int sz = sizeof(struct virtio_net_hdr);
-		/* Frames towards the guest may carry partial checksums; no
-		 * TSO towards the guest (its frontend may not take it). */
-		if (ioctl(t->fd, TUNSETVNETHDRSZ, &sz) || ioctl(t->fd, TUNSETOFFLOAD, TUN_F_CSUM))
+		/* Frames towards the guest may carry partial checksums and be
+		 * TSO frames (netback segments them for a frontend without
+		 * GSO). */
+		if (ioctl(t->fd, TUNSETVNETHDRSZ, &sz) ||
+		    ioctl(t->fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6))
 			goto fail;
 		t->dev.caps = XK_NETDEV_CAP_CSUM | XK_NETDEV_CAP_GSO;
 	}

@@ -436,6 +436,8 @@ static int rx_put(struct netq *q, const uint8_t *f, size_t len, const struct xk_
 	} else {
 		v->st.rx_packets++;
 		v->st.rx_bytes += len;
+		if (xen_gso)
+			v->st.rx_gso++;
 	}
 	if (push_responses(&q->rx->rsp_prod, &q->rx->rsp_event, q->rx_rsp))
 		v->ev.notify(v->ev.opaque, q->cfg.rx_port);
@@ -495,6 +497,15 @@ static unsigned pick_queue(const struct xk_vif *v, const uint8_t *f, size_t len)
 	return hash % v->nr_queues;
 }
 
+static void on_frame(void *opaque, const uint8_t *f, size_t len, const struct xk_pkt_meta *meta);
+
+static void rx_segment(void *opaque, uint8_t *seg, size_t len)
+{
+	struct xk_pkt_meta m = {.flags = XK_PKT_CSUM_VALID};
+
+	on_frame(opaque, seg, len, &m);
+}
+
 static void on_frame(void *opaque, const uint8_t *f, size_t len, const struct xk_pkt_meta *meta)
 {
 	struct xk_vif *v = opaque;
@@ -503,6 +514,12 @@ static void on_frame(void *opaque, const uint8_t *f, size_t len, const struct xk
 
 	if (!v->connected || v->broken || len < ETH_HLEN || len > XK_NET_MAX_FRAME) {
 		v->st.rx_dropped++;
+		return;
+	}
+	if (m->gso_type && !gso_type_ok(v, m->gso_type)) {
+		/* A TSO frame the frontend cannot take: its segments instead. */
+		if (xk_net_gso_segment(f, len, m->gso_size, rx_segment, v))
+			v->st.rx_dropped++;
 		return;
 	}
 	struct netq *q = &v->q[pick_queue(v, f, len)];

@@ -86,8 +86,10 @@ const char *xk_netdev_tap_name(struct xk_netdev *d);
 
 /* ---- the vif ---- */
 
-/* Largest frame netback accepts from a guest or gives it. */
-#define XK_NET_MAX_FRAME 65535
+/* Largest frame netback gives a guest: a 64 KiB IP packet (a TSO frame
+ * from the host) with its Ethernet and VLAN headers.  Frames from a guest
+ * are at most 65535 bytes (the first slot's 16-bit size). */
+#define XK_NET_MAX_FRAME (65535 + 18)
 /* Slots of one TX packet Linux netback accepts (XEN_NETIF_NR_SLOTS_MIN):
  * more are refused with error responses, far more disable the vif. */
 #define XK_NET_MAX_TX_SLOTS   18
@@ -113,6 +115,7 @@ struct xk_vif_stats {
 	uint64_t tx_packets, tx_bytes, tx_errors, tx_dropped;
 	uint64_t tx_gso; /* of tx_packets: TSO frames from the frontend */
 	uint64_t rx_packets, rx_bytes, rx_dropped;
+	uint64_t rx_gso; /* of rx_packets: GSO frames given to the frontend */
 };
 
 struct xk_vif;

@@ -282,11 +282,12 @@ static void vif_free(struct xk_dev *dev)
 		const struct xk_vif_stats *st = xk_vif_stats(vd->vif);
 		xk_dev_log(dev,
 			   "tx %llu packets (%llu TSO), %llu bytes, %llu errors, %llu dropped; "
-			   "rx %llu packets, %llu bytes, %llu dropped",
+			   "rx %llu packets (%llu GSO), %llu bytes, %llu dropped",
 			   (unsigned long long)st->tx_packets, (unsigned long long)st->tx_gso,
 			   (unsigned long long)st->tx_bytes, (unsigned long long)st->tx_errors,
 			   (unsigned long long)st->tx_dropped, (unsigned long long)st->rx_packets,
-			   (unsigned long long)st->rx_bytes, (unsigned long long)st->rx_dropped);
+			   (unsigned long long)st->rx_gso, (unsigned long long)st->rx_bytes,
+			   (unsigned long long)st->rx_dropped);
 	}
 	xk_vif_free(vd->vif); /* and its packet backend */
 	vd->vif = NULL;

@@ -684,6 +684,33 @@ static void test_rx_no_sg_drops_big(void **state)
 	bench_free(b);
 }
 
+static void test_rx_gso_segmented(void **state)
+{
+	/* A frontend without RX GSO gets the segments of a TSO frame. */
+	struct xk_netfront_features ft = {.sg = true, .csum = true};
+	struct bench *b = bench_new(0, 1, false, &ft);
+	static uint8_t f[10000];
+	size_t len = make_frame(f, false, IPPROTO_TCP, 4000);
+	struct xk_pkt_meta m = {.flags = XK_PKT_CSUM_PARTIAL,
+				.gso_type = XK_PKT_GSO_TCPV4,
+				.gso_size = 1448,
+				.hdr_len = 54};
+
+	rx_post(b, 0, 8, DATA(0));
+	xk_netdev_deliver(&b->d.dev, f, len, &m);
+	assert_int_equal(b->rx[0]->rsp_prod, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		netif_rx_response_t r = rx_rsp(b, 0, i);
+		size_t n = i < 2 ? 1448 : 4000 - 2 * 1448;
+		assert_int_equal(r.status, 54 + n);
+		assert_int_equal(r.flags, NETRXF_data_validated);
+		assert_true(l4_csum_ok(b->g.pages[DATA(i)], r.status));
+		assert_memory_equal(b->g.pages[DATA(i)] + 54, f + 54 + i * 1448, n);
+	}
+	assert_int_equal(xk_vif_stats(b->v)->rx_packets, 3);
+	bench_free(b);
+}
+
 static void test_rx_backpressure(void **state)
 {
 	struct bench *b = bench_new(0, 1, false, NULL);
@@ -946,6 +973,7 @@ int main(void)
 	    cmocka_unit_test(test_rx_waits_for_buffers),
 	    cmocka_unit_test(test_rx_sg_gso),
 	    cmocka_unit_test(test_rx_no_sg_drops_big),
+	    cmocka_unit_test(test_rx_gso_segmented),
 	    cmocka_unit_test(test_rx_backpressure),
 	    cmocka_unit_test(test_multiqueue_split),
 	    cmocka_unit_test(test_tx_bad_gref),
