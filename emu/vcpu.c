@@ -104,6 +104,11 @@ static bool handle_hostcall(struct xk_vcpu *vc)
 		if (vm->opt.verbose)
 			fprintf(stderr, "xenkvm: guest shutdown, reason %llu\n",
 				(unsigned long long)hc->arg[0]);
+		if (hc->arg[0] == SHUTDOWN_crash)
+			fprintf(stderr, "xenkvm: the guest crashed (SHUTDOWN_crash, e.g. a kernel "
+					"panic: its report is in the console output above)\n");
+		else if (hc->arg[0] == SHUTDOWN_watchdog)
+			fprintf(stderr, "xenkvm: the guest's watchdog expired\n");
 		xk_vm_request_stop(vm, shutdown_exit_code(hc->arg[0]));
 		return false;
 	case XK_HC_CRASH:

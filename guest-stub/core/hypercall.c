@@ -432,7 +432,9 @@ static const struct hypercall_desc hypercall_table[64] = {
 	 */
 };
 
-static uint64_t enosys_logged[2];
+/* Unexpected -ENOSYS calls are logged once each; the deliberate ones Linux
+ * probes at every boot (xenpmu_op) start out as already logged. */
+static uint64_t enosys_logged[2] = {1ULL << __HYPERVISOR_xenpmu_op};
 
 static long call_one(struct pcpu *pc, uint64_t nr, const uint64_t a[5], bool in_multicall)
 {
