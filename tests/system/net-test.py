@@ -10,6 +10,8 @@ slirp: the guest (xen-netfront loaded by the initramfs) gets 10.0.2.15 from slir
        the host's 127.0.0.1 (reached as 10.0.2.2), checks its SHA-256, and
        uploads it back (HTTP POST of its base64: the host checks the SHA-256): both
        directions, with the frontend's checksum offload and TSO.
+--queues N: first rebind xen-netfront with max_queues=N (the frontend
+       closes and connects again, with N queues and their queue-N/ keys).
 tap:   the same through a tap device on a bridge, inside a network
        namespace this test creates (unshare -n, needs root): the bridge
        has 192.168.77.1/24 and serves HTTP, the guest takes 192.168.77.2.
@@ -130,6 +132,9 @@ def main():
     ap.add_argument("--platform", default="pvm", choices=["pvm", "hw"])
     ap.add_argument("--kernel")
     ap.add_argument("--timeout", type=int, default=240)
+    ap.add_argument("--queues", type=int, default=1,
+                    help="rebind xen-netfront with max_queues=N first (a reconnect, then "
+                         "N queues)")
     ap.add_argument("--kvmbox", default=os.path.join(SRC, "tools", "kvmbox"))
     ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -149,7 +154,8 @@ def main():
             print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
             return 1
         args = [sys.executable, os.path.abspath(__file__), "--xenkvm", xenkvm, "--mode", a.mode,
-                "--platform", "hw", "--kernel", kernel, "--timeout", str(a.timeout)]
+                "--platform", "hw", "--kernel", kernel, "--timeout", str(a.timeout),
+                "--queues", str(a.queues)]
         print("running in the KVM box: " + " ".join(args), flush=True)
         box = [a.kvmbox, "--timeout", str(a.timeout + 120)] + args
         rc = subprocess.run(box).returncode
@@ -164,7 +170,8 @@ def main():
         # Everything below runs in a network namespace of its own: the
         # bridge, the tap, the HTTP server.  Gone when we exit.
         args = [sys.executable, os.path.abspath(__file__), "--in-netns", "--xenkvm", xenkvm,
-                "--mode", "tap", "--platform", a.platform, "--timeout", str(a.timeout)]
+                "--mode", "tap", "--platform", a.platform, "--timeout", str(a.timeout),
+                "--queues", str(a.queues)]
         if a.kernel:
             args += ["--kernel", a.kernel]
         return subprocess.run(["unshare", "-n"] + args).returncode
@@ -218,7 +225,17 @@ def main():
     steps = [
         # the init loaded xen-netfront; the vif has the spec's MAC
         ("cat /sys/class/net/eth0/address", re.escape(MAC), 60),
-    ] + addr_steps + [
+    ]
+    if a.queues > 1:
+        # unbind the driver (the frontend closes), raise max_queues, bind
+        # again (it connects again, now with queue-N/ directories)
+        want_q = " ".join([f"rx-{i}" for i in range(a.queues)] +
+                          [f"tx-{i}" for i in range(a.queues)])
+        steps.append((f"echo {a.queues} > /sys/module/xen_netfront/parameters/max_queues && "
+                      "echo vif-0 > /sys/bus/xen/drivers/vif/unbind && "
+                      "echo vif-0 > /sys/bus/xen/drivers/vif/bind && sleep 1 && "
+                      "ls /sys/class/net/eth0/queues | tr '\\n' ' '", rf"^{want_q}$", 60))
+    steps += addr_steps + [
         (f"wget -q -O /tmp/blob http://{server}/blob && sha256sum /tmp/blob", want, 120),
         (f"base64 /tmp/blob > /tmp/blob64 && wget -q -O - --post-file /tmp/blob64"
          f" http://{server}/sink64",
@@ -246,6 +263,8 @@ def main():
         text = g.buf.decode(errors="replace")
     if "carrier off" in text:
         fails.append("netback turned the vif's carrier off")
+    if a.queues > 1 and f"connected: {a.queues} queue(s)" not in text:
+        fails.append(f"the launcher never served {a.queues} queues")
     if not fails and rc != 0:
         fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
     shutil.rmtree(tmpdir, ignore_errors=True)
