@@ -38,7 +38,7 @@ static uint64_t align_up(uint64_t v, uint64_t a)
  * RAM size and vCPU count. */
 struct stub_layout {
 	uint64_t vcpu_area, hostcall, shared_info, host_pending, notify, frame_info;
-	uint64_t grant, grant_status;
+	uint64_t grant, grant_status, desc;
 	uint64_t m2p, m2p_entries, pt, pt_pages, size;
 };
 
@@ -63,6 +63,8 @@ static void stub_layout(uint64_t ram_pages, unsigned nr_vcpus, uint64_t stub_gpa
 		off += PG;
 		l->frame_info = off;
 		off += align_up(ram_pages * 8, PG);
+		l->desc = off;
+		off += (uint64_t)nr_vcpus * XK_DESC_AREA_SIZE;
 		l->grant = off;
 		off += XK_GRANT_FRAMES * PG;
 		l->grant_status = off;
@@ -379,6 +381,7 @@ int xk_domain_build(struct xk_vm *vm)
 	bi->grant_frames = XK_GRANT_FRAMES;
 	bi->grant_status_off = sl.grant_status;
 	bi->grant_status_frames = XK_GRANT_STATUS_FRAMES;
+	bi->desc_off = sl.desc;
 	bi->free_off = sl.pt + sl.pt_pages * PG;
 	memcpy(bi->hole_l4e, hole, sizeof(hole));
 	bi->console_port = bp.console_evtchn;

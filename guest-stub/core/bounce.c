@@ -14,6 +14,11 @@ void toggle_guest_mode(struct pcpu *pc)
 {
 	struct vcpu *v = &pc->v;
 
+	/* User code may have loaded %gs from a guest descriptor (32-bit TLS):
+	 * keep the base it got.  Only once such a descriptor exists, as the
+	 * read costs a trapped rdmsr on PVM. */
+	if (!v->in_kernel && dom.desc_bases)
+		v->gs_base_user = plat_get_gs_base();
 	v->in_kernel = !v->in_kernel;
 	/* As Xen: the kernel and user GS bases swap with the mode (Linux PV
 	 * never executes swapgs itself). */

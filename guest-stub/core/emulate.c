@@ -162,6 +162,10 @@ static bool guest_rdmsr(struct pcpu *pc, uint32_t msr, uint64_t *val)
 
 	switch (msr) {
 	case MSR_FS_BASE:
+		/* A selector load may have set it (core/desc.c): read the
+		 * hardware, as Xen does, once such descriptors exist. */
+		if (dom.desc_bases)
+			v->fs_base = plat_get_fs_base();
 		*val = v->fs_base;
 		return true;
 	case MSR_GS_BASE:

@@ -88,27 +88,13 @@ static long hc_get_debugreg(struct pcpu *pc, uint64_t reg, uint64_t a2, uint64_t
 static long hc_set_gdt(struct pcpu *pc, uint64_t frames, uint64_t entries, uint64_t a3,
 		       uint64_t a4, uint64_t a5)
 {
-	/* The stub's GDT already carries Linux's user selectors and Xen's
-	 * flat ones, which is all a 64-bit guest loads; guest descriptors
-	 * (32-bit TLS) come with the PV MMU work.  Validate the arguments. */
-	if (entries > FIRST_RESERVED_GDT_ENTRY)
-		return -EINVAL;
-	uint64_t mfn;
-	for (uint64_t i = 0; i < (entries + 511) / 512; i++) {
-		if (copy_from_guest(&mfn, frames + i * 8, 8))
-			return -EFAULT;
-		if (!mfn_is_ram(mfn))
-			return -EINVAL;
-	}
-	return 0;
+	return do_set_gdt(pc, frames, entries);
 }
 
 static long hc_update_descriptor(struct pcpu *pc, uint64_t maddr, uint64_t desc, uint64_t a3,
 				 uint64_t a4, uint64_t a5)
 {
-	if ((maddr & 7) || !mfn_is_ram(maddr >> PAGE_SHIFT))
-		return -EINVAL;
-	return 0;
+	return do_update_descriptor(pc, maddr, desc);
 }
 
 static long hc_xen_version(struct pcpu *pc, uint64_t cmd, uint64_t arg, uint64_t a3,
@@ -248,10 +234,16 @@ static long hc_set_segment_base(struct pcpu *pc, uint64_t which, uint64_t base, 
 		v->gs_base_kernel = base;
 		plat_set_gs_base(base);
 		return 0;
-	case SEGBASE_GS_USER_SEL:
-		/* Loading a flat selector resets the user GS base. */
-		v->gs_base_user = 0;
+	case SEGBASE_GS_USER_SEL: {
+		/* Load the user %gs selector; its descriptor gives the user GS
+		 * base.  A selector that would fault loads the null selector,
+		 * as Xen's fixup does. */
+		uint16_t sel = (uint16_t)base;
+		if (!desc_selector_base(pc, sel, &v->gs_base_user))
+			sel = 0;
+		plat_load_gs_selector(sel, v->gs_base_kernel);
 		return 0;
+	}
 	}
 	return -EINVAL;
 }

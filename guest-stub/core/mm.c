@@ -234,12 +234,14 @@ static int get_type(uint64_t mfn, unsigned type)
 		return -EINVAL;
 	frame_info[mfn] = (f & ~(FI_TYPE_MASK | FI_PINNED)) | type | (1ULL << FI_TCOUNT_SH);
 	need_flush = true;
-	if (type >= XK_FT_L1 && type <= XK_FT_L4) {
-		int rc = validate(mfn, type);
-		if (rc) {
-			frame_info[mfn] = f;
-			return rc;
-		}
+	int rc = 0;
+	if (type >= XK_FT_L1 && type <= XK_FT_L4)
+		rc = validate(mfn, type);
+	else if (type == XK_FT_SEG_DESC)
+		rc = desc_validate_frame(mfn); /* all 512 descriptors audited */
+	if (rc) {
+		frame_info[mfn] = f;
+		return rc;
 	}
 	return 0;
 }
@@ -258,6 +260,22 @@ static void put_type(uint64_t mfn)
 	frame_info[mfn] = f & ~(FI_TYPE_MASK | FI_PINNED | (FI_TCOUNT_MAX << FI_TCOUNT_SH));
 	if (type >= XK_FT_L1 && type <= XK_FT_L4)
 		devalidate(mfn, type);
+}
+
+/* Typed references for descriptor tables (core/desc.c). */
+int mm_get_type(uint64_t mfn, unsigned type)
+{
+	if (!mfn_is_ram(mfn))
+		return -EINVAL;
+	int rc = get_type(mfn, type);
+	flush_if_needed();
+	return rc;
+}
+
+void mm_put_type(uint64_t mfn)
+{
+	if (mfn_is_ram(mfn))
+		put_type(mfn);
 }
 
 void mm_init(void)
@@ -516,9 +534,7 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 		case MMUEXT_FLUSH_CACHE_GLOBAL:
 			break;
 		case MMUEXT_SET_LDT:
-			/* Only "no LDT" until descriptor tables are typed. */
-			if (op.arg2.nr_ents)
-				rc = -EINVAL;
+			rc = desc_set_ldt(pc, op.arg1.linear_addr, op.arg2.nr_ents);
 			break;
 		case MMUEXT_CLEAR_PAGE:
 			if (!mfn_is_ram(mfn) || frame_type(mfn) != XK_FT_NONE) {

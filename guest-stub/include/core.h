@@ -62,7 +62,18 @@ long do_mmuext_op(struct pcpu *pc, uint64_t ops, uint64_t count, uint64_t pdone,
 long do_mmu_update(struct pcpu *pc, uint64_t ureqs, uint64_t count, uint64_t pdone, uint64_t dom);
 long do_memory_op(struct pcpu *pc, uint64_t cmd, uint64_t arg);
 void load_guest_cr3(struct pcpu *pc);
+int mm_get_type(uint64_t mfn, unsigned type);
+void mm_put_type(uint64_t mfn);
 bool mfn_is_ram(uint64_t mfn);
+
+/* desc.c: GDT/LDT (pv-abi.md 1.9) */
+bool desc_check(uint64_t *d);
+int desc_validate_frame(uint64_t mfn);
+long do_set_gdt(struct pcpu *pc, uint64_t frames_va, uint64_t entries);
+long do_update_descriptor(struct pcpu *pc, uint64_t maddr, uint64_t desc);
+long desc_set_ldt(struct pcpu *pc, uint64_t base, uint64_t ents);
+/* Base a selector gives %gs (SEGBASE_GS_USER_SEL); false: not loadable. */
+bool desc_selector_base(struct pcpu *pc, uint16_t sel, uint64_t *base);
 
 /* grant.c */
 long do_grant_table_op(struct pcpu *pc, uint64_t cmd, uint64_t uop, uint64_t count);

@@ -41,6 +41,24 @@ void plat_flush_tlb(void);
 void plat_set_fs_base(uint64_t base);
 void plat_set_gs_base(uint64_t base);
 
+/* The hardware FS base (a guest selector load may have set it). */
+uint64_t plat_get_fs_base(void);
+/* The hardware GUEST GS base (user mode's after a selector load there). */
+uint64_t plat_get_gs_base(void);
+/* Load a (checked, loadable or null) selector into %gs for guest user mode
+ * and put the kernel GS base back (SEGBASE_GS_USER_SEL, in kernel mode). */
+void plat_load_gs_selector(uint16_t sel, uint64_t kernel_gs_base);
+
+/* Guest descriptor tables (core/desc.c audits, the platform shows): write
+ * entry idx (< FIRST_RESERVED_GDT_ENTRY) of vCPU pc's hardware GDT, or of
+ * its hardware LDT (< 8192); 0 clears it.  Entries the platform's own
+ * return path depends on stay the stub's (platform/x86/x86.c).  pc need
+ * not be the running vCPU. */
+void plat_gdt_entry(struct pcpu *pc, unsigned idx, uint64_t desc);
+void plat_ldt_entry(struct pcpu *pc, unsigned idx, uint64_t desc);
+/* Make the running vCPU's hardware LDT nr_ents entries long (0: none). */
+void plat_load_ldt(struct pcpu *pc, unsigned nr_ents);
+
 /* LAPIC TSC-deadline timer: fire XK_VEC_TIMER at tsc (0 = disarm). */
 void plat_arm_timer(uint64_t tsc);
 void plat_eoi(void);

@@ -93,6 +93,15 @@ struct vcpu {
 	uint32_t poll_port; /* SCHEDOP_poll */
 	uint64_t poll_deadline_tsc;
 	uint64_t nr_hypercalls, nr_bounces, nr_exits;
+	/* Descriptor tables (core/desc.c): the guest's GDT frames (each holds
+	 * a SEG_DESC type reference) and its LDT, whose pages are typed and
+	 * copied when SET_LDT installs it (ldt_loaded: bit per LDT page). */
+	uint64_t gdt_frames[FIRST_RESERVED_GDT_PAGE];
+	unsigned gdt_ents;
+	uint64_t ldt_base;
+	unsigned ldt_ents;
+	uint16_t ldt_loaded;
+	uint64_t ldt_frames[16];
 };
 
 /* Stub-private per-vCPU data; lives at the bottom of the vCPU's area and is
@@ -157,6 +166,9 @@ struct domain {
 	volatile uint64_t *host_pending; /* XK_HOST_PORTS bits */
 	volatile uint64_t *notify;       /* XK_HOST_PORTS bits */
 	bool shutting_down;
+	/* A GDT/LDT descriptor with a non-zero base was installed: guest user
+	 * mode may load its GS base from a selector (core/bounce.c). */
+	bool desc_bases;
 };
 extern struct domain dom;
 

@@ -39,6 +39,14 @@
 #define XK_VCPU_TSS_OFF   0x2f80ULL
 #define XK_TSS_SEL(i)     (0xe060 + 16 * (i))
 
+/* Per-vCPU descriptor tables (boot_info.desc_off, one area per vCPU): the
+ * hardware GDT (Xen's layout: guest entries in the first 14 pages, the
+ * stub's reserved selectors from 0xe000) and the hardware LDT (8192
+ * entries), both filled by the stub with audited copies of the guest's. */
+#define XK_DESC_AREA_SIZE 0x20000ULL
+#define XK_DESC_GDT_BYTES 0xf000ULL
+#define XK_DESC_LDT_OFF   0x10000ULL
+
 /* I/O ports the stub uses towards the launcher (never seen by the guest,
  * whose port I/O is emulated by the stub).  0x80/0x87 are dropped on PVM. */
 #define XK_PORT_HOSTCALL 0x0510 /* outl vcpu_id: sync request, KVM_EXIT_IO */
@@ -111,6 +119,7 @@ struct xk_boot_info {
 	uint64_t grant_off, grant_status_off;
 	uint32_t grant_frames, grant_status_frames;
 	struct xk_boot_vcpu0 vcpu0;
+	uint64_t desc_off; /* nr_vcpus * XK_DESC_AREA_SIZE: GDT + LDT per vCPU */
 };
 
 _Static_assert(sizeof(struct xk_boot_info) <= 4096, "boot info fits a page");

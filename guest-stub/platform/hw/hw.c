@@ -9,6 +9,8 @@
 static const struct x86_selectors hw_sel = {
 	.stub_cs = 0xe008, .stub_ss = 0xe010, .kernel_cs = 0xe033, .kernel_ss = 0xe02b,
 	.compat_syscall = true,
+	/* 0x23/0x2b/0x33: guest user mode's hardware CS/SS (plat_hw_cs) */
+	.fixed_gdt = (1u << 4) | (1u << 5) | (1u << 6),
 };
 
 void plat_early_entry(uint64_t vcpu_id, struct xk_boot_info *bi)
@@ -29,6 +31,19 @@ uint16_t plat_hw_cs(const struct pcpu *pc, bool kernel, bool compat)
 uint16_t plat_hw_ss(const struct pcpu *pc, bool kernel)
 {
 	return kernel ? 0xe02b : 0x2b;
+}
+
+uint64_t plat_get_gs_base(void)
+{
+	return rdmsr(MSR_GS_BASE);
+}
+
+void plat_load_gs_selector(uint16_t sel, uint64_t kernel_gs_base)
+{
+	/* The load puts the descriptor's base into the active (kernel) GS
+	 * base; the kernel's goes back, the user's lives in the vcpu. */
+	__asm__ volatile("mov %w0, %%gs" ::"r"(sel) : "memory");
+	wrmsr(MSR_GS_BASE, kernel_gs_base);
 }
 
 bool plat_from_guest(const struct cpu_regs *regs)

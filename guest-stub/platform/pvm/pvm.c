@@ -16,6 +16,9 @@
  * CS 0x10), so every vector gets an IST stack. */
 static const struct x86_selectors pvm_sel = {
 	.stub_cs = 0x10, .stub_ss = 0x18, .kernel_cs = 0x33, .kernel_ss = 0x2b, .ist_all = true,
+	/* 0x10/0x18: what PVM reports for the supervisor; 0x23/0x2b/0x33:
+	 * the host's user selectors the guest runs on */
+	.fixed_gdt = 0x1fu << 2,
 };
 
 extern char pvm_idle_hlt[];
@@ -45,6 +48,21 @@ uint16_t plat_hw_cs(const struct pcpu *pc, bool kernel, bool compat)
 uint16_t plat_hw_ss(const struct pcpu *pc, bool kernel)
 {
 	return 0x2b;
+}
+
+/* PVM delivers some interrupts with GS_BASE and KERNEL_GS_BASE swapped
+ * (plat_before_enter), so the hardware value at a trap from user mode is
+ * not trustworthy, and PVM keeps no selector a user-mode load could have
+ * set (docs/architecture.md): the user GS base is the one the stub set. */
+uint64_t plat_get_gs_base(void)
+{
+	return this_pcpu()->v.gs_base_user;
+}
+
+void plat_load_gs_selector(uint16_t sel, uint64_t kernel_gs_base)
+{
+	/* PVM emulates selector loads without keeping the selector; the
+	 * base is applied when the stub switches to user mode. */
 }
 
 bool plat_from_guest(const struct cpu_regs *regs)

@@ -8,14 +8,28 @@
 #include "platform.h"
 #include "core.h"
 
-#define GDT_BYTES 0xf000
+#define GDT_BYTES XK_DESC_GDT_BYTES
 #define TSS_SEL(i) XK_TSS_SEL(i)
 #define TSS_BYTES 104
+#define LDT_SEL 0xe050 /* Xen's per-vCPU LDT selector */
 
-static uint64_t gdt[GDT_BYTES / 8] __attribute__((aligned(4096)));
-static bool tables_built;
+/* Per-vCPU hardware GDT and LDT (boot_info.desc_off). */
+static uint64_t *vcpu_gdt(const struct pcpu *pc)
+{
+	return (uint64_t *)((uint8_t *)dom.bi + dom.bi->desc_off +
+			    (uint64_t)pc->v.id * XK_DESC_AREA_SIZE);
+}
 
-static void set_desc(uint16_t sel, uint64_t d)
+static uint64_t *vcpu_ldt(const struct pcpu *pc)
+{
+	return vcpu_gdt(pc) + XK_DESC_LDT_OFF / 8;
+}
+
+/* GDT entries (below 32) the stub keeps whatever the guest's GDT says:
+ * those its own return path loads (x86_selectors.fixed_gdt). */
+static uint32_t fixed_gdt;
+
+static void set_desc(uint64_t *gdt, uint16_t sel, uint64_t d)
 {
 	gdt[sel >> 3] = d;
 }
@@ -26,23 +40,51 @@ static void set_desc(uint16_t sel, uint64_t d)
 #define DESC_DATA_DPL3   0x00cff3000000ffffULL
 #define DESC_CODE64_DPL3 0x00affb000000ffffULL
 
-static void build_tables(const struct x86_selectors *sel)
+static void build_gdt(uint64_t *gdt)
 {
+	memset(gdt, 0, GDT_BYTES);
 	/* Linux's own user selectors (its GDT entries 4..6) and a ring-0 pair
-	 * at 0x10/0x18 (the PVM recipe's supervisor selectors). */
-	set_desc(0x10, DESC_CODE64_DPL0);
-	set_desc(0x18, DESC_DATA_DPL0);
-	set_desc(0x23, DESC_CODE32_DPL3);
-	set_desc(0x2b, DESC_DATA_DPL3);
-	set_desc(0x33, DESC_CODE64_DPL3);
+	 * at 0x10/0x18 (the PVM recipe's supervisor selectors): shown until
+	 * the guest installs its GDT, and kept where fixed_gdt says so. */
+	set_desc(gdt, 0x10, DESC_CODE64_DPL0);
+	set_desc(gdt, 0x18, DESC_DATA_DPL0);
+	set_desc(gdt, 0x23, DESC_CODE32_DPL3);
+	set_desc(gdt, 0x2b, DESC_DATA_DPL3);
+	set_desc(gdt, 0x33, DESC_CODE64_DPL3);
 	/* Xen's reserved selectors (xen.h FLAT_RING3_*, FLAT_KERNEL_*). */
-	set_desc(0xe008, DESC_CODE64_DPL0);
-	set_desc(0xe010, DESC_DATA_DPL0);
-	set_desc(0xe023, DESC_CODE32_DPL3);
-	set_desc(0xe02b, DESC_DATA_DPL3);
-	set_desc(0xe033, DESC_CODE64_DPL3);
+	set_desc(gdt, 0xe008, DESC_CODE64_DPL0);
+	set_desc(gdt, 0xe010, DESC_DATA_DPL0);
+	set_desc(gdt, 0xe023, DESC_CODE32_DPL3);
+	set_desc(gdt, 0xe02b, DESC_DATA_DPL3);
+	set_desc(gdt, 0xe033, DESC_CODE64_DPL3);
+}
 
-	tables_built = true;
+void plat_gdt_entry(struct pcpu *pc, unsigned idx, uint64_t desc)
+{
+	if (idx >= FIRST_RESERVED_GDT_ENTRY || (idx < 32 && (fixed_gdt & (1u << idx))))
+		return;
+	WRITE_ONCE(vcpu_gdt(pc)[idx], desc);
+}
+
+void plat_ldt_entry(struct pcpu *pc, unsigned idx, uint64_t desc)
+{
+	if (idx < XK_DESC_LDT_OFF / 8)
+		WRITE_ONCE(vcpu_ldt(pc)[idx], desc);
+}
+
+void plat_load_ldt(struct pcpu *pc, unsigned nr_ents)
+{
+	uint64_t *gdt = vcpu_gdt(pc);
+
+	if (!nr_ents) {
+		__asm__ volatile("lldt %w0" ::"r"(0));
+		return;
+	}
+	uint64_t b = (uint64_t)vcpu_ldt(pc), lim = (uint64_t)nr_ents * 8 - 1;
+	gdt[LDT_SEL >> 3] = (lim & 0xffff) | ((b & 0xffffff) << 16) | (0x82ULL << 40) |
+			    (((lim >> 16) & 0xf) << 48) | (((b >> 24) & 0xff) << 56);
+	gdt[(LDT_SEL >> 3) + 1] = b >> 32;
+	__asm__ volatile("lldt %w0" ::"r"((uint16_t)LDT_SEL) : "memory");
 }
 
 struct __attribute__((packed)) dtr {
@@ -55,8 +97,10 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	unsigned id = pc->v.id;
 	uint64_t area = (uint64_t)pc;
 
-	if (!tables_built)
-		build_tables(sel);
+	uint64_t *gdt = vcpu_gdt(pc);
+
+	fixed_gdt = sel->fixed_gdt;
+	build_gdt(gdt);
 
 	/* TSS: rsp0 = stack top; ist1 for NMI/#DF/#MC; no I/O bitmap. */
 	uint8_t *tss = pcpu_tss(pc);
@@ -70,9 +114,10 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	uint16_t iomap = TSS_BYTES;
 	memcpy(tss + 102, &iomap, 2);
 	uint64_t tb = (uint64_t)tss, lim = TSS_BYTES - 1;
-	set_desc(TSS_SEL(id), (lim & 0xffff) | ((tb & 0xffffff) << 16) | (0x89ULL << 40) |
+	set_desc(gdt, TSS_SEL(id), (lim & 0xffff) | ((tb & 0xffffff) << 16) | (0x89ULL << 40) |
 				      (((tb >> 24) & 0xff) << 56));
 	gdt[(TSS_SEL(id) >> 3) + 1] = tb >> 32;
+	memset(vcpu_ldt(pc), 0, XK_DESC_AREA_SIZE - XK_DESC_LDT_OFF);
 
 	/* This vCPU's copy of the entry block, and its IDT pointing there. */
 	memcpy((void *)(area + AREA_ENTRY_OFF), entry_block, entry_block_end - entry_block);
@@ -176,6 +221,11 @@ void plat_flush_tlb(void)
 void plat_set_fs_base(uint64_t base)
 {
 	wrmsr(MSR_FS_BASE, base);
+}
+
+uint64_t plat_get_fs_base(void)
+{
+	return rdmsr(MSR_FS_BASE);
 }
 
 void plat_set_gs_base(uint64_t base)

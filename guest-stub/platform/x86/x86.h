@@ -38,6 +38,7 @@ struct x86_selectors {
 	uint16_t kernel_cs, kernel_ss; /* guest kernel mode, hardware values */
 	bool ist_all; /* IST stacks for every vector (hosts that never switch stacks) */
 	bool compat_syscall; /* CSTAR is only reached from compatibility mode */
+	uint32_t fixed_gdt;  /* GDT entries (< 32) the guest's GDT cannot replace */
 };
 
 /* Build and load GDT/IDT/TSS, SYSCALL MSRs and the per-vCPU trampoline. */

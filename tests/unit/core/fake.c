@@ -14,6 +14,8 @@ static uint8_t *region;
 static uint8_t *ram;
 static struct pcpu *pcpus[FAKE_MAX_VCPUS];
 static struct cpu_regs regs[FAKE_MAX_VCPUS];
+static uint64_t hw_gdt[FAKE_MAX_VCPUS][FIRST_RESERVED_GDT_ENTRY];
+static uint64_t hw_ldt[FAKE_MAX_VCPUS][8192];
 
 static __attribute__((noreturn)) void escape(int reason)
 {
@@ -42,6 +44,8 @@ void fake_world_init(unsigned nr_vcpus, uint64_t tsc_khz)
 	memset(region, 0, FAKE_REGION_SIZE);
 	memset(ram, 0, FAKE_NR_PAGES * 4096);
 	memset(regs, 0, sizeof(regs));
+	memset(hw_gdt, 0, sizeof(hw_gdt));
+	memset(hw_ldt, 0, sizeof(hw_ldt));
 
 	struct xk_boot_info *bi = (struct xk_boot_info *)region;
 	bi->magic = XK_BOOT_MAGIC;
@@ -130,6 +134,16 @@ struct xk_boot_info *fake_bi(void)
 uint8_t *fake_ram(void)
 {
 	return ram;
+}
+
+uint64_t *fake_gdt(unsigned i)
+{
+	return hw_gdt[i];
+}
+
+uint64_t *fake_ldt(unsigned i)
+{
+	return hw_ldt[i];
 }
 
 uint32_t *fake_frame_info(void)
@@ -243,6 +257,41 @@ void plat_set_gs_base(uint64_t base)
 {
 	fake.gs_calls++;
 	fake.gs_last = base;
+}
+
+uint64_t plat_get_fs_base(void)
+{
+	return fake.fs_last;
+}
+
+uint64_t plat_get_gs_base(void)
+{
+	return fake.hw_gs_base;
+}
+
+void plat_load_gs_selector(uint16_t sel, uint64_t kernel_gs_base)
+{
+	fake.gs_sel_loads++;
+	fake.gs_sel = sel;
+	fake.gs_last = kernel_gs_base;
+}
+
+void plat_gdt_entry(struct pcpu *pc, unsigned idx, uint64_t desc)
+{
+	assert_true(idx < FIRST_RESERVED_GDT_ENTRY);
+	hw_gdt[pc->v.id][idx] = desc;
+}
+
+void plat_ldt_entry(struct pcpu *pc, unsigned idx, uint64_t desc)
+{
+	assert_true(idx < 8192);
+	hw_ldt[pc->v.id][idx] = desc;
+}
+
+void plat_load_ldt(struct pcpu *pc, unsigned nr_ents)
+{
+	fake.ldt_loads++;
+	fake.ldt_ents = nr_ents;
 }
 
 void plat_arm_timer(uint64_t tsc)

@@ -68,6 +68,12 @@ struct fake_state {
 	uint64_t invlpg_last;
 	unsigned fs_calls, gs_calls;
 	uint64_t fs_last, gs_last;
+	/* descriptor tables: plat_load_ldt, plat_load_gs_selector,
+	 * plat_get_gs_base answers hw_gs_base */
+	unsigned ldt_loads, ldt_ents;
+	unsigned gs_sel_loads;
+	uint16_t gs_sel;
+	uint64_t hw_gs_base;
 	unsigned cr3_writes;
 	uint64_t cr3;
 	uint64_t cr2;
@@ -107,6 +113,10 @@ struct cpu_regs *fake_regs(unsigned i);
 struct xk_boot_info *fake_bi(void);
 uint8_t *fake_ram(void);
 uint32_t *fake_frame_info(void);
+/* The hardware GDT (FIRST_RESERVED_GDT_ENTRY entries) and LDT (8192) the
+ * fake platform shows for vCPU i. */
+uint64_t *fake_gdt(unsigned i);
+uint64_t *fake_ldt(unsigned i);
 /* Set in wrap_evtchn.c: the event-channel table back to all-free. */
 void core_test_evtchn_reset(void);
 
