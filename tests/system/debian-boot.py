@@ -190,7 +190,8 @@ def main():
             # PVM supervisor, docs/architecture.md).
             if a.platform == "hw":
                 steps.append(("/bin/hello32; echo rc=$?",
-                              r"hello from 32-bit int80\s+hello from 32-bit vsyscall\s+rc=7"))
+                              r"hello from 32-bit int80\s+hello from 32-bit vsyscall\s+"
+                              r"hello from 32-bit TLS\s+rc=7"))
         # KNOWN BUG (pvm only, issue notes): about 1 in 100 busybox processes
         # that set up TLS segfaults on this host's PVM variant.  A step whose
         # only problem is one such segfault is run again, once, and said so;
