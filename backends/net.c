@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <event2/event.h>
 #include <xen/xen.h>
 #include <xen/io/netif.h>
 
@@ -28,6 +29,7 @@
 #define TX_RING_SIZE __CONST_RING_SIZE(netif_tx, PAGE_SIZE)
 #define RX_RING_SIZE __CONST_RING_SIZE(netif_rx, PAGE_SIZE)
 #define ETH_HLEN     14
+#define TX_BUDGET    64 /* packets per queue per turn of the event loop */
 
 /* Frames waiting for RX buffers, per queue. */
 #define RX_PENDING_MAX	 512
@@ -48,6 +50,7 @@ struct netq {
 	RING_IDX tx_cons, tx_rsp; /* next request to read, next response to write */
 	RING_IDX rx_cons, rx_rsp;
 	bool tx_bound, rx_bound;
+	bool tx_more; /* TX budget used up: continue from the deferred event */
 	struct pkt *head, **tailp;
 	unsigned npending;
 	size_t pending_bytes;
@@ -61,6 +64,7 @@ struct xk_vif {
 	void (*log)(void *opaque, const char *msg);
 	void *log_opaque;
 	bool connected, broken, rx_stopped;
+	struct event *defer; /* TX work left over by the budget (NULL: no budget) */
 	unsigned nr_queues;
 	struct netq q[XK_NET_MAX_QUEUES];
 	struct xk_netfront_features f;
@@ -302,7 +306,8 @@ static bool tx_packet(struct netq *q, RING_IDX avail)
 static void tx_work(struct netq *q)
 {
 	struct xk_vif *v = q->vif;
-	bool notify = false;
+	bool notify = false, more = false;
+	unsigned done = 0;
 
 	for (;;) {
 		RING_IDX prod = load_acq(&q->tx->req_prod);
@@ -310,12 +315,29 @@ static void tx_work(struct netq *q)
 			fatal(v, "tx: req_prod out of range");
 			return;
 		}
-		while (q->tx_cons != prod && !v->broken)
+		while (q->tx_cons != prod && !v->broken) {
+			if (v->defer && done == TX_BUDGET) {
+				more = true;
+				break;
+			}
 			if (!tx_packet(q, prod - q->tx_cons))
 				return;
+			done++;
+		}
 		if (v->broken)
 			return;
 		notify |= push_responses(&q->tx->rsp_prod, &q->tx->rsp_event, q->tx_rsp);
+		if (more) {
+			/* A guest that keeps its ring full must not keep the
+			 * event loop (other devices) waiting: go on later. */
+			static const struct timeval now = {0, 0};
+			q->tx_more = true;
+			/* A timer, not event_active(): libevent runs events
+			 * activated from callbacks in the same pass, before
+			 * polling the other descriptors again. */
+			event_add(v->defer, &now);
+			break;
+		}
 		/* Ask to be notified of the next request, then look again. */
 		__atomic_store_n(&q->tx->req_event, q->tx_cons + 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -653,6 +675,7 @@ void xk_vif_disconnect(struct xk_vif *v)
 		if (q->rx_bound)
 			v->ev.unbind(v->ev.opaque, q->cfg.rx_port);
 		q->tx_bound = q->rx_bound = false;
+		q->tx_more = false;
 		if (q->tx)
 			unmap1(v, q->cfg.tx_ring_ref, true);
 		if (q->rx)
@@ -666,6 +689,27 @@ void xk_vif_disconnect(struct xk_vif *v)
 	if (v->rx_stopped && v->dev->ops->rx_ready)
 		v->dev->ops->rx_ready(v->dev, true);
 	v->rx_stopped = false;
+}
+
+static void on_defer(evutil_socket_t fd, short what, void *arg)
+{
+	struct xk_vif *v = arg;
+
+	for (unsigned i = 0; i < v->nr_queues; i++) {
+		struct netq *q = &v->q[i];
+		if (q->tx_more && v->connected && !v->broken) {
+			q->tx_more = false;
+			tx_work(q);
+		}
+	}
+}
+
+int xk_vif_set_event_base(struct xk_vif *v, struct event_base *base)
+{
+	if (v->defer)
+		event_free(v->defer);
+	v->defer = base ? event_new(base, -1, 0, on_defer, v) : NULL;
+	return base && !v->defer ? -ENOMEM : 0;
 }
 
 bool xk_vif_carrier(const struct xk_vif *v)
@@ -683,6 +727,8 @@ void xk_vif_free(struct xk_vif *v)
 	if (!v)
 		return;
 	xk_vif_disconnect(v);
+	if (v->defer)
+		event_free(v->defer);
 	v->dev->rx = NULL;
 	if (v->dev->ops->free)
 		v->dev->ops->free(v->dev);

@@ -129,6 +129,10 @@ struct xk_vif;
 struct xk_vif *xk_vif_new(uint32_t domid, uint32_t handle, struct xk_netdev *dev,
 			  const struct xk_grant_ops *gnt, const struct xk_evtchn_ops *ev,
 			  void (*log)(void *opaque, const char *msg), void *log_opaque);
+/* Serve at most a budget of TX packets per queue per turn of base's loop
+ * and continue from a deferred event (without a base, a queue is served
+ * until its ring is empty).  0 or -ENOMEM. */
+int xk_vif_set_event_base(struct xk_vif *v, struct event_base *base);
 /* Map the rings of nr queues, bind their ports and start serving them.
  * 0 or -errno (a ring ref that does not map, a port that does not bind:
  * the vif stays disconnected). */

@@ -174,6 +174,11 @@ static int vif_init(struct xk_dev *dev)
 		nd->ops->free(nd);
 		return -1;
 	}
+	if (env->base && xk_vif_set_event_base(vd->vif, env->base)) {
+		xk_vif_free(vd->vif);
+		vd->vif = NULL;
+		return -1;
+	}
 	/* What Linux's netback announces when it probes a vif. */
 	static const char *const one[] = {
 	    "feature-sg",	 "feature-gso-tcpv4",

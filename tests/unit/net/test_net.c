@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <event2/event.h>
 #include <netinet/in.h>
 #include <xen/xen.h>
 #include <xen/io/netif.h>
@@ -106,7 +107,7 @@ struct frame {
 
 struct fake_dev {
 	struct xk_netdev dev;
-	struct frame sent[64];
+	struct frame sent[256];
 	unsigned nsent;
 	int ready; /* last rx_ready() */
 	bool freed;
@@ -116,7 +117,7 @@ static void d_send(struct xk_netdev *d, const uint8_t *f, size_t len, const stru
 {
 	struct fake_dev *fd = (struct fake_dev *)d;
 
-	assert_true(fd->nsent < 64);
+	assert_true(fd->nsent < 256);
 	struct frame *fr = &fd->sent[fd->nsent++];
 	fr->data = malloc(len);
 	memcpy(fr->data, f, len);
@@ -732,6 +733,32 @@ static void test_rx_backpressure(void **state)
 	bench_free(b);
 }
 
+/* A full ring is served a budget at a time when there is an event loop. */
+static void test_tx_budget(void **state)
+{
+	struct bench *b = bench_new(0, 1, false, NULL);
+	struct event_base *base = event_base_new();
+	uint8_t f[256];
+	size_t len = make_frame(f, false, IPPROTO_UDP, 20);
+
+	assert_int_equal(xk_vif_set_event_base(b->v, base), 0);
+	memcpy(b->g.pages[DATA(0)], f, len);
+	for (unsigned i = 0; i < 200; i++)
+		tx_slot(b, 0, DATA(0), 0, 0, (uint16_t)i, (uint16_t)len);
+	tx_push(b, 0);
+	assert_int_equal(b->d.nsent, 64);
+	assert_int_equal(b->tx[0]->rsp_prod, 64); /* answered so far */
+	unsigned turns = 0;
+	while (b->d.nsent < 200 && turns++ < 10)
+		event_base_loop(base, EVLOOP_ONCE); /* one pass: other fds polled in between */
+	assert_int_equal(b->d.nsent, 200);
+	assert_int_equal(turns, 3);
+	assert_int_equal(b->tx[0]->rsp_prod, 200);
+	assert_int_equal(b->tx[0]->req_event, 201);
+	bench_free(b);
+	event_base_free(base);
+}
+
 /* ---- multi-queue ---- */
 
 static void test_multiqueue_split(void **state)
@@ -968,6 +995,7 @@ int main(void)
 	    cmocka_unit_test(test_tx_csum_offload),
 	    cmocka_unit_test(test_tx_gso_software),
 	    cmocka_unit_test(test_tx_gso_offload),
+	    cmocka_unit_test(test_tx_budget),
 	    cmocka_unit_test(test_csum_helpers),
 	    cmocka_unit_test(test_rx_copy),
 	    cmocka_unit_test(test_rx_waits_for_buffers),
