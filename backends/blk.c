@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * blkback: the blkif protocol (xen/io/blkif.h) served from a raw image or a
- * block device, as a xenbus device type "vbd" (xenbus.h).
+ * blkback: the blkif protocol (xen/io/blkif.h) as a xenbus device type
+ * "vbd" (xenbus.h), over an I/O backend (blkio.h): a raw image or block
+ * device (io_uring, or synchronous), or an image in another format served
+ * by qemu-nbd.
  *
  * The ring, the indirect pages and every key the frontend writes are
  * hostile: a request is copied out of the ring once and checked (operation,
@@ -11,30 +13,29 @@
  * indices end the connection (the backend goes Closing) - the launcher
  * never trusts the guest's indices for its own bounds.
  *
- * Requests are served synchronously, in ring order: a flush or barrier is
- * answered only after fdatasync() returned, i.e. after every write answered
- * before it is durable.
+ * Up to MAX_INFLIGHT requests are in flight at once, their grants mapped
+ * (the I/O goes straight to and from the guest's pages) until they
+ * complete; responses go out in completion order, as blkif allows.
+ * Flush and barrier requests are ordered: one waits (unconsumed work stays
+ * in the ring) until every request before it has completed, then its data
+ * (if any) is written, then the image is flushed, and only then is it
+ * answered and the next request started.  So a flush is acknowledged only
+ * when every write submitted or acknowledged before it is durable.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
 #include <xen/xen.h>
 #include <xen/grant_table.h>
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
 
 #include "blk.h"
+#include "blkio.h"
 
 #define SECTOR		  512
 #define PAGE		  4096
@@ -44,6 +45,7 @@
 #define MAX_RING_ORDER	  4 /* 16 pages, Linux blkback's default maximum */
 #define MAX_INDIRECT_SEGS 256
 #define SEGS_PER_IND_PAGE (PAGE / sizeof(struct blkif_request_segment))
+#define MAX_INFLIGHT	  64
 
 _Static_assert(sizeof(struct blkif_request) == 112, "blkif request (x86_64 ABI)");
 _Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif ring entry");
@@ -56,10 +58,29 @@ union req {
 	uint8_t raw[ENTRY_SIZE];
 };
 
+struct blk;
+
+/* One request in flight. */
+struct blkreq {
+	struct xk_blkio_req io; /* first: done() finds the request from it */
+	struct blk *b;
+	struct blkreq *next_free;
+	uint64_t id, sector, total;
+	uint8_t op;	/* the blkif operation (the indirect one's inner op) */
+	uint8_t rsp_op; /* as answered */
+	bool ordered;	/* flush/barrier */
+	bool flushing;	/* its data is written, the flush is under way */
+	bool mapped;	/* refs[0..nseg) are mapped */
+	unsigned nseg;
+	uint32_t refs[MAX_INDIRECT_SEGS];
+	void *pages[MAX_INDIRECT_SEGS];
+	struct iovec iov[MAX_INDIRECT_SEGS];
+};
+
 struct blk {
 	struct xk_dev *dev;
-	int fd;
-	bool readonly, cdrom, is_blockdev, discard;
+	struct xk_blkio *io;
+	bool readonly, cdrom, discard;
 	uint64_t sectors;
 	unsigned max_order, max_indirect;
 	char *path, *vdev;
@@ -74,12 +95,16 @@ struct blk {
 	RING_IDX req_cons, rsp_prod_pvt;
 	bool broken;
 
+	/* requests */
+	struct blkreq *reqs, *free_reqs;
+	unsigned outstanding; /* handed to the I/O backend */
+	struct blkreq *held;  /* an ordered request waiting for the others */
+	bool ordered_busy;    /* an ordered request is under way */
+	bool in_kick, disconnecting;
+
 	struct xk_blk_stats stats;
-	/* scratch for one request */
+	/* scratch while a request is checked */
 	struct blkif_request_segment segs[MAX_INDIRECT_SEGS];
-	void *pages[MAX_INDIRECT_SEGS];
-	uint32_t refs[MAX_INDIRECT_SEGS];
-	struct iovec iov[MAX_INDIRECT_SEGS];
 };
 
 /* ---- the shared ring ---- */
@@ -98,10 +123,12 @@ static void put_response(struct blk *b, uint64_t id, uint8_t op, int16_t status)
 	struct blkif_response rsp = {.id = id, .operation = op, .status = status};
 	size_t off = RING_HDR + (size_t)(b->rsp_prod_pvt & (b->nr_ents - 1)) * ENTRY_SIZE;
 
-	xk_ring_write(&b->ring, off, &rsp, sizeof(rsp));
-	b->rsp_prod_pvt++;
 	if (status != BLKIF_RSP_OKAY)
 		b->stats.errors++;
+	if (!b->ring_mapped)
+		return;
+	xk_ring_write(&b->ring, off, &rsp, sizeof(rsp));
+	b->rsp_prod_pvt++;
 }
 
 /* RING_PUSH_RESPONSES_AND_CHECK_NOTIFY */
@@ -118,57 +145,108 @@ static bool push_responses(struct blk *b)
 	return (RING_IDX)(new - ev) < (RING_IDX)(new - old);
 }
 
-/* ---- I/O ---- */
+/* ---- requests ---- */
 
 static bool in_range(struct blk *b, uint64_t sector, uint64_t n)
 {
 	return sector <= b->sectors && n <= b->sectors - sector;
 }
 
-static int do_rw_io(struct blk *b, bool write, uint64_t sector, unsigned nseg)
+static void release(struct blk *b, struct blkreq *q)
 {
-	off_t off = (off_t)(sector * SECTOR);
-	struct iovec *iov = b->iov;
-	unsigned cnt = nseg;
-
-	while (cnt) {
-		ssize_t n = write ? pwritev(b->fd, iov, (int)(cnt > IOV_MAX ? IOV_MAX : cnt), off)
-				  : preadv(b->fd, iov, (int)(cnt > IOV_MAX ? IOV_MAX : cnt), off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO; /* the image shrank under us */
-		off += n;
-		while (cnt && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			cnt--;
-		}
-		if (cnt) {
-			iov->iov_base = (uint8_t *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
+	if (q->mapped) {
+		const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
+		g->unmap(g->opaque, xk_dev_domid(b->dev), q->refs, q->nseg, q->op == BLKIF_OP_READ);
+		q->mapped = false;
 	}
-	return 0;
+	q->next_free = b->free_reqs;
+	b->free_reqs = q;
 }
 
-static int flush(struct blk *b)
+static void answer(struct blk *b, struct blkreq *q, int16_t st)
 {
-	b->stats.flushes++;
-	while (fdatasync(b->fd)) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
+	if (st != BLKIF_RSP_OKAY)
+		xk_dev_log(b->dev, "request op %u (%u segments, sector %" PRIu64 ") refused: %d",
+			   q->op, q->nseg, q->sector, st);
+	put_response(b, q->id, q->rsp_op, st);
+	release(b, q);
 }
 
-/* Segments in b->segs[0..nseg) (already copied out of guest memory). */
-static int16_t serve_rw(struct blk *b, uint8_t op, uint64_t sector, unsigned nseg)
+static void blk_kick(void *arg);
+static void io_done(struct xk_blkio_req *r, int err);
+
+static void issue(struct blk *b, struct blkreq *q)
 {
-	bool write = op != BLKIF_OP_READ;
+	struct xk_blkio_req *r = &q->io;
+
+	*r = (struct xk_blkio_req){.done = io_done};
+	if (q->ordered)
+		b->ordered_busy = true;
+	if (q->op == BLKIF_OP_DISCARD) {
+		r->op = XK_BLKIO_DISCARD;
+		r->off = q->sector * SECTOR;
+		r->len = q->total * SECTOR;
+	} else if (q->nseg && !q->flushing) {
+		r->op = q->op == BLKIF_OP_READ ? XK_BLKIO_READ : XK_BLKIO_WRITE;
+		r->off = q->sector * SECTOR;
+		r->len = q->total * SECTOR;
+		r->iov = q->iov;
+		r->niov = q->nseg;
+	} else {
+		q->flushing = true;
+		r->op = XK_BLKIO_FLUSH;
+		b->stats.flushes++;
+	}
+	b->outstanding++;
+	xk_blkio_submit(b->io, r);
+}
+
+static void io_done(struct xk_blkio_req *r, int err)
+{
+	struct blkreq *q = (struct blkreq *)r;
+	struct blk *b = q->b;
+
+	b->outstanding--;
+	if (!err && q->ordered && !q->flushing) {
+		/* Its data is written: now make it durable (that covers both
+		 * the preflush and the FUA reading of a flush with data). */
+		q->flushing = true;
+		issue(b, q);
+		return;
+	}
+	int16_t st = BLKIF_RSP_OKAY;
+	if (err) {
+		st = q->op == BLKIF_OP_DISCARD && err == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP
+								     : BLKIF_RSP_ERROR;
+		xk_dev_log(b->dev, "%s of %" PRIu64 " sectors at %" PRIu64 ": %s",
+			   r->op == XK_BLKIO_READ    ? "read"
+			   : r->op == XK_BLKIO_WRITE ? "write"
+			   : r->op == XK_BLKIO_FLUSH ? "flush"
+						     : "discard",
+			   q->total, q->sector, strerror(-err));
+	} else if (q->nseg && q->op == BLKIF_OP_READ) {
+		b->stats.reads++;
+		b->stats.sectors_read += q->total;
+	} else if (q->nseg) {
+		b->stats.writes++;
+		b->stats.sectors_written += q->total;
+	}
+	if (q->ordered)
+		b->ordered_busy = false;
+	answer(b, q, st);
+	if (b->held && !b->outstanding && !b->disconnecting) {
+		struct blkreq *h = b->held;
+		b->held = NULL;
+		issue(b, h);
+	}
+	if (!b->in_kick && !b->disconnecting)
+		blk_kick(b); /* answer, and go on with the ring */
+}
+
+/* Check the segments in b->segs[0..nseg), map them into q. */
+static int16_t prep_rw(struct blk *b, struct blkreq *q, uint64_t sector, unsigned nseg)
+{
+	bool write = q->op != BLKIF_OP_READ;
 	uint64_t total = 0;
 	domid_t domid = (domid_t)xk_dev_domid(b->dev);
 	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
@@ -180,45 +258,31 @@ static int16_t serve_rw(struct blk *b, uint8_t op, uint64_t sector, unsigned nse
 		if (s->first_sect > s->last_sect || s->last_sect >= SECTORS_PER_PAGE)
 			return BLKIF_RSP_ERROR;
 		total += (uint64_t)(s->last_sect - s->first_sect + 1);
-		b->refs[i] = s->gref;
+		q->refs[i] = s->gref;
 	}
+	q->sector = sector;
+	q->total = total;
 	/* (An empty flush carries no meaningful sector.) */
 	if (nseg && !in_range(b, sector, total))
 		return BLKIF_RSP_ERROR;
 	if (nseg) {
 		/* A read fills guest pages: it needs a writable grant. */
-		if (g->map(g->opaque, domid, b->refs, nseg, !write, b->pages))
+		if (g->map(g->opaque, domid, q->refs, nseg, !write, q->pages))
 			return BLKIF_RSP_ERROR;
+		q->nseg = nseg;
+		q->mapped = true;
 		for (unsigned i = 0; i < nseg; i++) {
 			const struct blkif_request_segment *s = &b->segs[i];
-			b->iov[i].iov_base = (uint8_t *)b->pages[i] + s->first_sect * SECTOR;
-			b->iov[i].iov_len = (size_t)(s->last_sect - s->first_sect + 1) * SECTOR;
-		}
-		int rc = do_rw_io(b, write, sector, nseg);
-		g->unmap(g->opaque, domid, b->refs, nseg, !write);
-		if (rc) {
-			xk_dev_log(b->dev, "%s of %" PRIu64 " sectors at %" PRIu64 ": %s",
-				   write ? "write" : "read", total, sector, strerror(-rc));
-			return BLKIF_RSP_ERROR;
-		}
-		if (write) {
-			b->stats.writes++;
-			b->stats.sectors_written += total;
-		} else {
-			b->stats.reads++;
-			b->stats.sectors_read += total;
+			q->iov[i].iov_base = (uint8_t *)q->pages[i] + s->first_sect * SECTOR;
+			q->iov[i].iov_len = (size_t)(s->last_sect - s->first_sect + 1) * SECTOR;
 		}
 	}
-	/* Flush/barrier: durable before the answer (with its data, if any:
-	 * that covers both the preflush and the FUA reading). */
-	if ((op == BLKIF_OP_FLUSH_DISKCACHE || op == BLKIF_OP_WRITE_BARRIER) && flush(b))
-		return BLKIF_RSP_ERROR;
 	return BLKIF_RSP_OKAY;
 }
 
-static int16_t serve_indirect(struct blk *b, const struct blkif_request_indirect *r)
+static int16_t prep_indirect(struct blk *b, struct blkreq *q,
+			     const struct blkif_request_indirect *r)
 {
-	uint8_t op = r->indirect_op;
 	unsigned nseg = r->nr_segments;
 	domid_t domid = (domid_t)xk_dev_domid(b->dev);
 	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
@@ -226,7 +290,7 @@ static int16_t serve_indirect(struct blk *b, const struct blkif_request_indirect
 	void *ipages[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 
 	b->stats.indirect++;
-	if (op != BLKIF_OP_READ && op != BLKIF_OP_WRITE)
+	if (q->op != BLKIF_OP_READ && q->op != BLKIF_OP_WRITE)
 		return BLKIF_RSP_ERROR;
 	if (nseg == 0 || nseg > b->max_indirect)
 		return BLKIF_RSP_ERROR;
@@ -240,10 +304,10 @@ static int16_t serve_indirect(struct blk *b, const struct blkif_request_indirect
 			   (i % SEGS_PER_IND_PAGE) * sizeof(struct blkif_request_segment),
 		       sizeof(struct blkif_request_segment));
 	g->unmap(g->opaque, domid, irefs, npages, false);
-	return serve_rw(b, op, r->sector_number, nseg);
+	return prep_rw(b, q, r->sector_number, nseg);
 }
 
-static int16_t serve_discard(struct blk *b, const struct blkif_request_discard *r)
+static int16_t prep_discard(struct blk *b, struct blkreq *q, const struct blkif_request_discard *r)
 {
 	b->stats.discards++;
 	if (!b->discard || b->readonly)
@@ -252,46 +316,76 @@ static int16_t serve_discard(struct blk *b, const struct blkif_request_discard *
 		return BLKIF_RSP_EOPNOTSUPP; /* discard-secure is not offered */
 	if (!in_range(b, r->sector_number, r->nr_sectors))
 		return BLKIF_RSP_ERROR;
-	if (!r->nr_sectors)
-		return BLKIF_RSP_OKAY;
-	off_t off = (off_t)(r->sector_number * SECTOR), len = (off_t)(r->nr_sectors * SECTOR);
-	int rc;
-	if (b->is_blockdev) {
-		uint64_t range[2] = {(uint64_t)off, (uint64_t)len};
-		rc = ioctl(b->fd, BLKDISCARD, range);
-	} else {
-		rc = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
-	}
-	if (rc)
-		return errno == EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP : BLKIF_RSP_ERROR;
+	q->sector = r->sector_number;
+	q->total = r->nr_sectors;
 	return BLKIF_RSP_OKAY;
 }
 
-static int16_t serve(struct blk *b, const union req *r)
+/* Check and map one request; start it, hold it, or answer it at once. */
+static void start(struct blk *b, struct blkreq *q, const union req *r)
 {
+	int16_t st;
+
 	b->stats.reqs++;
+	q->b = b;
+	q->id = r->rw.id;
+	q->op = q->rsp_op = r->rw.operation;
+	q->sector = r->rw.sector_number;
+	q->nseg = 0;
+	q->total = 0;
+	q->mapped = q->ordered = q->flushing = false;
 	switch (r->rw.operation) {
 	case BLKIF_OP_READ:
 	case BLKIF_OP_WRITE:
-		if (r->rw.nr_segments == 0 || r->rw.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			return BLKIF_RSP_ERROR;
+		if (r->rw.nr_segments == 0 || r->rw.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+			q->nseg = r->rw.nr_segments;
+			st = BLKIF_RSP_ERROR;
+			break;
+		}
 		memcpy(b->segs, r->rw.seg, r->rw.nr_segments * sizeof(b->segs[0]));
-		return serve_rw(b, r->rw.operation, r->rw.sector_number, r->rw.nr_segments);
+		st = prep_rw(b, q, r->rw.sector_number, r->rw.nr_segments);
+		break;
 	case BLKIF_OP_WRITE_BARRIER:
 	case BLKIF_OP_FLUSH_DISKCACHE:
-		if (b->readonly)
-			return BLKIF_RSP_EOPNOTSUPP; /* not advertised */
-		if (r->rw.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			return BLKIF_RSP_ERROR;
+		if (b->readonly) {
+			st = BLKIF_RSP_EOPNOTSUPP; /* not advertised */
+			break;
+		}
+		if (r->rw.nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+			st = BLKIF_RSP_ERROR;
+			break;
+		}
 		memcpy(b->segs, r->rw.seg, r->rw.nr_segments * sizeof(b->segs[0]));
-		return serve_rw(b, r->rw.operation, r->rw.sector_number, r->rw.nr_segments);
+		st = prep_rw(b, q, r->rw.sector_number, r->rw.nr_segments);
+		q->ordered = true;
+		break;
 	case BLKIF_OP_DISCARD:
-		return serve_discard(b, &r->discard);
+		st = prep_discard(b, q, &r->discard);
+		if (st == BLKIF_RSP_OKAY && !q->total) {
+			answer(b, q, st); /* nothing to do */
+			return;
+		}
+		break;
 	case BLKIF_OP_INDIRECT:
-		return serve_indirect(b, &r->ind);
+		/* Answered as the operation it carried (what Linux's blkfront
+		 * checks). */
+		q->op = q->rsp_op = r->ind.indirect_op;
+		q->sector = r->ind.sector_number;
+		st = prep_indirect(b, q, &r->ind);
+		break;
 	default:
-		return BLKIF_RSP_EOPNOTSUPP;
+		st = BLKIF_RSP_EOPNOTSUPP;
+		break;
 	}
+	if (st != BLKIF_RSP_OKAY) {
+		answer(b, q, st);
+		return;
+	}
+	if (q->ordered && b->outstanding) {
+		b->held = q; /* after everything before it */
+		return;
+	}
+	issue(b, q);
 }
 
 static void blk_kick(void *arg)
@@ -299,49 +393,55 @@ static void blk_kick(void *arg)
 	struct blk *b = arg;
 	bool notify = false;
 
-	if (b->broken || !b->ring_mapped)
+	if (b->broken || !b->ring_mapped || b->in_kick)
 		return;
+	b->in_kick = true;
 	for (;;) {
 		RING_IDX rp = __atomic_load_n(hdr_field(b, REQ_PROD), __ATOMIC_ACQUIRE);
-		if ((RING_IDX)(rp - b->req_cons) > b->nr_ents) {
+		/* More requests than slots once answered ones are counted out
+		 * (RING_REQUEST_PROD_OVERFLOW). */
+		if ((RING_IDX)(rp - b->rsp_prod_pvt) > b->nr_ents ||
+		    (RING_IDX)(rp - b->req_cons) > b->nr_ents) {
 			b->broken = true;
 			if (push_responses(b))
 				notify = true;
 			if (notify)
 				xk_dev_env(b->dev)->evtchn.notify(xk_dev_env(b->dev)->evtchn.opaque,
 								  b->port);
+			b->in_kick = false;
 			xk_dev_fatal(b->dev, EPROTO,
 				     "ring index overflow (req_prod %u, consumed %u, ring of %u)",
 				     rp, b->req_cons, b->nr_ents);
 			return;
 		}
+		bool blocked = false;
 		while (b->req_cons != rp) {
+			if (b->held || b->ordered_busy || !b->free_reqs) {
+				blocked = true; /* a completion comes back here */
+				break;
+			}
+			struct blkreq *q = b->free_reqs;
+			b->free_reqs = q->next_free;
 			union req r;
 			size_t off =
 			    RING_HDR + (size_t)(b->req_cons & (b->nr_ents - 1)) * ENTRY_SIZE;
 			/* One copy: the guest may change the slot meanwhile. */
 			xk_ring_read(&b->ring, off, &r, sizeof(r));
 			b->req_cons++;
-			int16_t st = serve(b, &r);
-			/* An indirect request is answered as the operation it
-			 * carried (what Linux's blkfront checks). */
-			uint8_t op = r.rw.operation == BLKIF_OP_INDIRECT ? r.ind.indirect_op
-									 : r.rw.operation;
-			if (st != BLKIF_RSP_OKAY)
-				xk_dev_log(
-				    b->dev,
-				    "request op %u (%u segments, sector %" PRIu64 ") refused: %d",
-				    r.rw.operation, r.rw.nr_segments, r.rw.sector_number, st);
-			put_response(b, r.rw.id, op, st);
+			start(b, q, &r);
 		}
+		xk_blkio_unplug(b->io);
 		if (push_responses(b))
 			notify = true;
+		if (blocked)
+			break;
 		/* RING_FINAL_CHECK_FOR_REQUESTS */
 		__atomic_store_n(hdr_field(b, REQ_EVENT), b->req_cons + 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (__atomic_load_n(hdr_field(b, REQ_PROD), __ATOMIC_ACQUIRE) == b->req_cons)
 			break;
 	}
+	b->in_kick = false;
 	if (notify)
 		xk_dev_env(b->dev)->evtchn.notify(xk_dev_env(b->dev)->evtchn.opaque, b->port);
 }
@@ -353,6 +453,16 @@ static void blk_disconnect(struct xk_dev *dev)
 	struct blk *b = xk_dev_priv(dev);
 	const struct xk_bus_env *env = xk_dev_env(dev);
 
+	/* Requests in flight keep their grants until they complete. */
+	b->disconnecting = true;
+	xk_blkio_drain(b->io);
+	if (b->held) {
+		struct blkreq *h = b->held;
+		b->held = NULL;
+		release(b, h);
+	}
+	b->ordered_busy = false;
+	b->disconnecting = false;
 	if (b->bound) {
 		env->evtchn.unbind(env->evtchn.opaque, b->port);
 		b->bound = false;
@@ -469,8 +579,8 @@ static void blk_free(struct xk_dev *dev)
 {
 	struct blk *b = xk_dev_priv(dev);
 
-	if (b->fd >= 0)
-		close(b->fd);
+	xk_blkio_close(b->io);
+	free(b->reqs);
 	free(b->path);
 	free(b->vdev);
 	free(b);
@@ -489,15 +599,23 @@ const struct xk_blk_stats *xk_blk_stats(struct xk_dev *dev)
 	return &((struct blk *)xk_dev_priv(dev))->stats;
 }
 
+unsigned xk_blk_inflight(struct xk_dev *dev)
+{
+	return ((struct blk *)xk_dev_priv(dev))->outstanding;
+}
+
+const char *xk_blk_io_kind(struct xk_dev *dev)
+{
+	return ((struct blk *)xk_dev_priv(dev))->io->kind;
+}
+
 struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg)
 {
-	struct stat st;
 	struct blk *b = calloc(1, sizeof(*b));
-	const char *what;
+	const struct xk_bus_env *env = xk_bus_env(bus);
 
 	if (!b)
 		return NULL;
-	b->fd = -1;
 	b->readonly = cfg->readonly || cfg->cdrom;
 	b->cdrom = cfg->cdrom;
 	b->max_order = cfg->max_ring_page_order ? cfg->max_ring_page_order : MAX_RING_ORDER;
@@ -509,51 +627,39 @@ struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg)
 		b->max_indirect = MAX_INDIRECT_SEGS;
 	b->path = strdup(cfg->path);
 	b->vdev = strdup(cfg->vdev);
-	if (!b->path || !b->vdev)
+	b->reqs = calloc(MAX_INFLIGHT, sizeof(*b->reqs));
+	if (!b->path || !b->vdev || !b->reqs)
 		goto fail_msg;
+	for (unsigned i = 0; i < MAX_INFLIGHT; i++)
+		release(b, &b->reqs[i]);
 
-	b->fd = open(cfg->path, (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0) {
-		fprintf(stderr, "xenkvm: --disk %s: cannot open %s%s: %s\n", cfg->vdev, cfg->path,
-			b->readonly ? "" : " for writing", strerror(errno));
+	struct xk_blkio_config ioc = {
+	    .path = cfg->path,
+	    .format = cfg->format,
+	    .name = cfg->vdev,
+	    .readonly = b->readonly,
+	    .mode = cfg->io,
+	    .base = env->base,
+	    .verbose = env->verbose,
+	};
+	b->io = xk_blkio_open(&ioc);
+	if (!b->io)
 		goto fail;
-	}
-	/* Two writers on one image corrupt it: refuse like a locked image. */
-	if (flock(b->fd, (b->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
-		fprintf(stderr, "xenkvm: --disk %s: %s is in use by another process\n", cfg->vdev,
-			cfg->path);
-		goto fail;
-	}
-	if (fstat(b->fd, &st)) {
-		what = "stat";
-		goto fail_errno;
-	}
-	if (S_ISBLK(st.st_mode)) {
-		uint64_t bytes;
-		if (ioctl(b->fd, BLKGETSIZE64, &bytes)) {
-			what = "BLKGETSIZE64";
-			goto fail_errno;
-		}
-		b->sectors = bytes / SECTOR;
-		b->is_blockdev = true;
-		b->discard = true;
-	} else if (S_ISREG(st.st_mode)) {
-		b->sectors = (uint64_t)st.st_size / SECTOR;
-		b->discard = true;
-	} else {
-		fprintf(stderr, "xenkvm: --disk %s: %s is neither a file nor a block device\n",
-			cfg->vdev, cfg->path);
-		goto fail;
-	}
+	b->sectors = b->io->size / SECTOR;
+	b->discard = b->io->can_discard;
+	if (env->verbose)
+		fprintf(stderr, "xenkvm: --disk %s: %s, %" PRIu64 " sectors, %s I/O\n", cfg->vdev,
+			cfg->path, b->sectors, b->io->kind);
 
 	char devid[16];
 	snprintf(devid, sizeof(devid), "%" PRIu32, cfg->devid);
 	const char *dtype = cfg->cdrom ? "cdrom" : "disk";
+	const char *fmt = cfg->format && strcmp(cfg->format, "raw") ? "qdisk" : "phy";
 	/* As libxl writes a vbd (libxl__device_disk_add). */
 	/* clang-format off */
 	const char *const be[] = {
 		"params", cfg->path,
-		"type", "phy",
+		"type", fmt,
 		"mode", b->readonly ? "r" : "w",
 		"device-type", dtype,
 		"removable", cfg->cdrom ? "1" : "0",
@@ -571,15 +677,11 @@ struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg)
 		goto fail;
 	}
 	return dev;
-fail_errno:
-	fprintf(stderr, "xenkvm: --disk %s: %s %s: %s\n", cfg->vdev, what, cfg->path,
-		strerror(errno));
-	goto fail;
 fail_msg:
 	fprintf(stderr, "xenkvm: out of memory\n");
 fail:
-	if (b->fd >= 0)
-		close(b->fd);
+	xk_blkio_close(b->io);
+	free(b->reqs);
 	free(b->path);
 	free(b->vdev);
 	free(b);

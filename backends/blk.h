@@ -8,9 +8,12 @@
 #include <stdint.h>
 
 #include "xenbus.h"
+#include "blkio.h"
 
 struct xk_blk_config {
-	const char *path; /* raw image file or block device */
+	const char *path;   /* image file or block device */
+	const char *format; /* qemu's format name; NULL or "raw": served directly */
+	enum xk_blkio_mode io; /* raw images: io_uring or synchronous */
 	const char *vdev; /* "xvda": written as the backend's dev */
 	uint32_t devid;	  /* virtual-device number */
 	bool readonly;	  /* mode r: writes and discards fail, VDISK_READONLY */
@@ -23,9 +26,10 @@ struct xk_blk_config {
 extern const struct xk_devops xk_blk_devops;
 
 /*
- * Open the image and add the vbd to the bus.  NULL after a one-line error
- * (stderr): missing or unreadable image, a write-mode disk on a read-only
- * file, a size that is not a whole number of sectors.
+ * Open the image (starting qemu-nbd for a non-raw format) and add the vbd
+ * to the bus.  NULL after a one-line error (stderr): missing or unreadable
+ * image, a write-mode disk on a read-only file, an image in use, a corrupt
+ * or unsupported image, no qemu-nbd.
  */
 struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg);
 
@@ -35,5 +39,9 @@ struct xk_blk_stats {
 	uint64_t sectors_read, sectors_written;
 };
 const struct xk_blk_stats *xk_blk_stats(struct xk_dev *dev);
+/* Requests handed to the I/O backend and not completed yet. */
+unsigned xk_blk_inflight(struct xk_dev *dev);
+/* "sync", "io_uring" or "nbd". */
+const char *xk_blk_io_kind(struct xk_dev *dev);
 
 #endif

@@ -349,6 +349,11 @@ struct xk_bus *xk_bus_new(const struct xk_bus_env *env, uint32_t domid, uint32_t
 	return bus;
 }
 
+const struct xk_bus_env *xk_bus_env(const struct xk_bus *bus)
+{
+	return &bus->env;
+}
+
 void xk_bus_free(struct xk_bus *bus)
 {
 	if (!bus)

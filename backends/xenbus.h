@@ -149,6 +149,8 @@ struct xk_dev *xk_bus_add(struct xk_bus *bus, const struct xk_devops *ops, uint3
  * Closing; the device is freed when the frontend has closed (or at once
  * if it never connected). */
 void xk_bus_remove(struct xk_dev *dev);
+/* The env the bus was made with. */
+const struct xk_bus_env *xk_bus_env(const struct xk_bus *bus);
 /* Find a device by type and devid (NULL if none). */
 struct xk_dev *xk_bus_find(struct xk_bus *bus, const char *type, uint32_t devid);
 

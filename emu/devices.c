@@ -224,6 +224,7 @@ static int setup_bus(struct xk_devices *d)
 			return -1;
 		struct xk_blk_config cfg = {
 		    .path = s.target,
+		    .format = s.format,
 		    .vdev = s.vdev,
 		    .devid = s.devid,
 		    .readonly = s.readonly,

@@ -23,6 +23,7 @@ void xk_gnttab_unmap(void *opaque, uint32_t domid, const uint32_t *refs, unsigne
 struct xk_disk_spec {
 	char *target;	/* image path */
 	char *vdev;	/* xvda, hdb, sdc, ... */
+	char *format;	/* qemu's format name (qcow2, vpc, vmdk, ...), NULL: raw */
 	uint32_t devid; /* virtual-device number (xenstore devid) */
 	bool readonly;
 	bool cdrom;

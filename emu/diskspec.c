@@ -2,7 +2,14 @@
 /*
  * --disk: xl's disk syntax (xl-disk-configuration(5)), parsed by libxlutil's
  * xlu_disk_parse() exactly as xl parses a domain config's disk=[...] entry,
- * then narrowed to what xenkvm serves (raw images, r/w, cdrom).
+ * then narrowed to what xenkvm serves.
+ *
+ * Formats: raw (served directly), and qcow2, qcow, vhd, qed and vmdk (served
+ * by qemu-nbd).  libxlutil does not know "vmdk" (xl has no such format): a
+ * vmdk token is swapped for raw before parsing and noted.  A spec that
+ * names no format is raw for xl; here its image header is probed first, so
+ * a qcow2/vhd/vmdk image works without format= (give format=raw for a raw
+ * image a guest can write: the guest could write such a header).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +18,7 @@
 
 #include "xenkvm.h"
 #include "devices.h"
+#include "blkio.h"
 
 #ifdef HAVE_XLUTIL
 #include <libxl.h>
@@ -111,21 +119,90 @@ void xk_disk_spec_free(struct xk_disk_spec *d)
 {
 	free(d->target);
 	free(d->vdev);
-	d->target = d->vdev = NULL;
+	free(d->format);
+	d->target = d->vdev = d->format = NULL;
 }
 
 #ifdef HAVE_XLUTIL
+static const char *const xl_formats[] = {"raw", "qcow", "qcow2", "vhd", "qed", "vmdk", NULL};
+
+static bool is_format(const char *tok, size_t len)
+{
+	for (const char *const *f = xl_formats; *f; f++)
+		if (strlen(*f) == len && !strncmp(tok, *f, len))
+			return true;
+	return false;
+}
+
+/*
+ * Scan the spec's comma-separated parameters before target= (which takes
+ * the rest): does it name a format (format=X, a positional X, or an
+ * X: target prefix)?  A vmdk one is rewritten to raw in place (*vmdk set).
+ */
+static bool scan_formats(char *s, bool *vmdk)
+{
+	bool given = false;
+
+	*vmdk = false;
+	for (char *tok = s; tok && *tok;) {
+		char *end = strchr(tok, ',');
+		size_t len = end ? (size_t)(end - tok) : strlen(tok);
+		while (len && (*tok == ' ' || *tok == '\t')) {
+			tok++;
+			len--;
+		}
+		while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+			len--;
+		if (!strncmp(tok, "target=", 7))
+			break;
+		char *v = tok;
+		size_t vlen = len;
+		if (!strncmp(tok, "format=", 7)) {
+			v = tok + 7;
+			vlen = len - 7;
+			given = true;
+		} else {
+			/* "qcow2:/path" (the legacy prefixed target) */
+			char *colon = memchr(tok, ':', len);
+			if (colon && is_format(tok, (size_t)(colon - tok))) {
+				vlen = (size_t)(colon - tok);
+				given = true;
+			} else if (is_format(tok, len)) {
+				given = true;
+			}
+		}
+		if (vlen == 4 && !strncmp(v, "vmdk", 4)) {
+			memcpy(v, "raw", 3);
+			memmove(v + 3, v + 4, strlen(v + 4) + 1);
+			*vmdk = true;
+			if (end)
+				end--;
+		}
+		tok = end ? end + 1 : NULL;
+	}
+	return given;
+}
+
 int xk_disk_spec_parse(const char *spec, struct xk_disk_spec *out)
 {
 	libxl_device_disk disk;
-	const char *specs[1] = {spec};
 	int rc = -1;
+	bool vmdk;
+	char *copy = strdup(spec);
 
 	memset(out, 0, sizeof(*out));
+	if (!copy) {
+		xk_err("--disk: out of memory");
+		return -1;
+	}
+	bool given = scan_formats(copy, &vmdk);
+	const char *specs[1] = {copy};
+
 	/* xlu reports syntax errors on this stream, prefixed with its name. */
 	XLU_Config *cfg = xlu_cfg_init(stderr, "xenkvm: --disk");
 	if (!cfg) {
 		xk_err("--disk: out of memory");
+		free(copy);
 		return -1;
 	}
 	libxl_device_disk_init(&disk);
@@ -145,18 +222,40 @@ int xk_disk_spec_parse(const char *spec, struct xk_disk_spec *out)
 		xk_err("--disk '%s': no image (an empty cdrom drive is not supported)", spec);
 		goto out;
 	}
-	if (disk.format != LIBXL_DISK_FORMAT_RAW && disk.format != LIBXL_DISK_FORMAT_UNKNOWN) {
-		xk_err("--disk '%s': format=%s is not supported yet (raw images only)", spec,
+	const char *format = NULL;
+	switch (disk.format) {
+	case LIBXL_DISK_FORMAT_UNKNOWN:
+	case LIBXL_DISK_FORMAT_RAW:
+		format = vmdk ? "vmdk" : NULL;
+		break;
+	case LIBXL_DISK_FORMAT_QCOW:
+		format = "qcow";
+		break;
+	case LIBXL_DISK_FORMAT_QCOW2:
+		format = "qcow2";
+		break;
+	case LIBXL_DISK_FORMAT_VHD:
+		format = "vpc";
+		break;
+	case LIBXL_DISK_FORMAT_QED:
+		format = "qed";
+		break;
+	default:
+		xk_err("--disk '%s': format=%s is not supported", spec,
 		       libxl_disk_format_to_string(disk.format));
 		goto out;
 	}
+	if (!given)
+		format = xk_blkio_probe_format(disk.pdev_path);
 	if (disk.script) {
 		xk_err("--disk '%s': script= is not supported", spec);
 		goto out;
 	}
 	out->target = strdup(disk.pdev_path);
 	out->vdev = strdup(disk.vdev);
-	if (!out->target || !out->vdev) {
+	if (format)
+		out->format = strdup(format);
+	if (!out->target || !out->vdev || (format && !out->format)) {
 		xk_disk_spec_free(out);
 		xk_err("--disk: out of memory");
 		goto out;
@@ -170,6 +269,7 @@ int xk_disk_spec_parse(const char *spec, struct xk_disk_spec *out)
 out:
 	libxl_device_disk_dispose(&disk);
 	xlu_cfg_destroy(cfg);
+	free(copy);
 	return rc;
 }
 #else

@@ -24,7 +24,7 @@ CASES = [
     (["--disk", "/x.img"], "no vdev specified"),
     (["--disk", "file:/x.img,xvda,w,bogus"], "config parsing error"),
     (["--disk", "vdev=foo0,target=/x.img"], "'foo0' is not a virtual device name"),
-    (["--disk", "format=qcow2,vdev=xvda,target=/x.img"], "format=qcow2 is not supported yet"),
+    (["--disk", "format=empty,vdev=xvda,target=/x.img"], "format=empty is not supported"),
     (["--disk", "vdev=xvda,devtype=cdrom"], "no image"),
     (["--disk", "file:/a.img,xvda,w", "--disk", "/b.img,raw,xvda,r"], "xvda is used twice"),
 ]

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Images in qemu's formats (qcow2, vhd, vmdk, qcow, qed, vhdx) through a
+ * qemu-nbd the launcher starts for each such disk, read with libnbd.
+ *
+ * The helper gets a listening unix socket the launcher made in a private
+ * temporary directory (socket activation: LISTEN_FDS=1 on fd 3), so there
+ * is no wait for the helper to create its socket: the launcher connects at
+ * once (the connection waits in the backlog), then removes the socket and
+ * the directory before the NBD handshake - nothing is left on disk even if
+ * the launcher is killed.  The helper dies with the launcher
+ * (PR_SET_PDEATHSIG), has its own process group (a terminal's ^C goes to
+ * the launcher, which shuts the helper down in order), and exits when the
+ * launcher disconnects (no --persistent): it closes the image cleanly,
+ * qcow2 metadata included.  Its stderr goes to an unnamed file, read back
+ * for a one-line error when the image cannot be served.
+ *
+ * Requests are served synchronously from the launcher's loop: the segments
+ * of one request (merged where the guest pages are adjacent in memory) are
+ * sent as pipelined NBD commands, then awaited.  Flush is NBD_CMD_FLUSH
+ * (qemu-nbd runs with cache=writeback: it flushes the image and its host
+ * file), discard is NBD_CMD_TRIM when the export supports it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <libnbd.h>
+
+#include "blkio.h"
+
+#define TRIM_CHUNK (1ULL << 30)
+
+struct nbd_io {
+	struct xk_blkio io;
+	struct nbd_handle *h;
+	pid_t pid;
+	int errfd; /* the helper's stderr */
+	bool can_flush, can_trim;
+	int64_t cookies[256];
+};
+
+/* ---- the helper process ---- */
+
+/* The helper's first message line (without its "qemu-nbd: " prefix). */
+static void helper_message(int errfd, char *buf, size_t size)
+{
+	ssize_t n = pread(errfd, buf, size - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	char *p = buf;
+	while (*p == '\n')
+		p++;
+	memmove(buf, p, strlen(p) + 1);
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	const char *prefix = "qemu-nbd: ";
+	if (!strncmp(buf, prefix, strlen(prefix)))
+		memmove(buf, buf + strlen(prefix), strlen(buf + strlen(prefix)) + 1);
+	/* "Failed to blk_new_open '<our options>': <why>": keep why. */
+	const char *open_prefix = "Failed to blk_new_open '";
+	char *why = strstr(buf, "': ");
+	if (!strncmp(buf, open_prefix, strlen(open_prefix)) && why)
+		memmove(buf, why + 3, strlen(why + 3) + 1);
+	if (!*buf)
+		snprintf(buf, size, "qemu-nbd failed");
+}
+
+/* Wait up to ms for the helper; then SIGKILL it.  Reaped either way. */
+static void reap_helper(pid_t pid, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* "driver=FMT,file.driver=file,file.filename=PATH" with commas doubled:
+ * the path is never taken as a protocol prefix or an option. */
+static char *image_opts(const char *format, const char *path)
+{
+	size_t n = strlen(format) + 2 * strlen(path) + 64;
+	char *s = malloc(n), *p;
+
+	if (!s)
+		return NULL;
+	p = s + snprintf(s, n, "driver=%s,file.driver=file,file.filename=", format);
+	for (const char *q = path; *q; q++) {
+		if (*q == ',')
+			*p++ = ',';
+		*p++ = *q;
+	}
+	*p = 0;
+	return s;
+}
+
+static void child(int lfd, int errfd, int statusfd, char **argv)
+{
+	int fds[3] = {lfd, errfd, statusfd};
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	setpgid(0, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Move the three fds out of the way, then to 3, 2 and 4. */
+	for (int i = 0; i < 3; i++)
+		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+	int null = open("/dev/null", O_RDONLY);
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || null < 0 || dup2(null, 0) < 0 ||
+	    dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0 || dup2(fds[0], 3) < 0 ||
+	    dup3(fds[2], 4, O_CLOEXEC) < 0)
+		_exit(126);
+	close_range(5, ~0U, 0);
+	char pid[24];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDS", "1", 1);
+	unsetenv("LISTEN_FDNAMES");
+	execvp(argv[0], argv);
+	int err = errno;
+	if (write(4, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Start the helper and connect to it: the connected socket, or -1 after a
+ * message. */
+static int start_helper(const struct xk_blkio_config *cfg, struct nbd_io *n)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX - 16], sock_path[PATH_MAX];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int lfd = -1, cfd = -1, status[2] = {-1, -1};
+	char *opts = NULL;
+	const char *qemu_nbd = getenv("XENKVM_QEMU_NBD");
+
+	if (!qemu_nbd || !*qemu_nbd)
+		qemu_nbd = "qemu-nbd";
+	snprintf(dir, sizeof(dir), "%s/xenkvm-nbd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		fprintf(stderr,
+			"xenkvm: --disk %s: cannot make a directory for qemu-nbd's socket"
+			" in %s: %s\n",
+			cfg->name, tmp && *tmp ? tmp : "/tmp", strerror(errno));
+		return -1;
+	}
+	snprintf(sock_path, sizeof(sock_path), "%s/nbd.sock", dir);
+	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "xenkvm: --disk %s: socket path %s is too long (set TMPDIR)\n",
+			cfg->name, sock_path);
+		goto fail;
+	}
+	strcpy(sa.sun_path, sock_path);
+	n->errfd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (n->errfd < 0 || lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 1) || pipe2(status, O_CLOEXEC)) {
+		fprintf(stderr, "xenkvm: --disk %s: cannot set up qemu-nbd's socket: %s\n",
+			cfg->name, strerror(errno));
+		goto fail;
+	}
+	opts = image_opts(cfg->format, cfg->path);
+	if (!opts)
+		goto fail;
+	char *argv[] = {(char *)qemu_nbd,
+			"--image-opts",
+			"--cache=writeback",
+			"--shared=1",
+			cfg->readonly ? "--read-only" : "--discard=unmap",
+			opts,
+			NULL};
+	n->pid = fork();
+	if (n->pid < 0) {
+		fprintf(stderr, "xenkvm: --disk %s: fork: %s\n", cfg->name, strerror(errno));
+		goto fail;
+	}
+	if (n->pid == 0)
+		child(lfd, n->errfd, status[1], argv);
+	close(status[1]);
+	status[1] = -1;
+	close(lfd);
+	lfd = -1;
+	int err = 0;
+	ssize_t got;
+	while ((got = read(status[0], &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	if (got > 0) {
+		reap_helper(n->pid, 1000);
+		n->pid = 0;
+		fprintf(stderr, "xenkvm: --disk %s: cannot run %s: %s%s\n", cfg->name, qemu_nbd,
+			strerror(err), err == ENOENT ? " (install qemu-utils)" : "");
+		goto fail;
+	}
+	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (cfd < 0 || connect(cfd, (struct sockaddr *)&sa, sizeof(sa))) {
+		/* The helper exited before it listened: its message says why. */
+		if (cfd >= 0)
+			close(cfd);
+		cfd = -1;
+		goto fail_helper;
+	}
+	unlink(sock_path);
+	rmdir(dir);
+	close(status[0]);
+	free(opts);
+	return cfd;
+fail_helper:
+	reap_helper(n->pid, 10000);
+	n->pid = 0;
+	char msg[512];
+	helper_message(n->errfd, msg, sizeof(msg));
+	fprintf(stderr, "xenkvm: --disk %s: cannot serve %s as %s: %s\n", cfg->name, cfg->path,
+		cfg->format, msg);
+fail:
+	if (lfd >= 0)
+		close(lfd);
+	if (status[0] >= 0)
+		close(status[0]);
+	if (status[1] >= 0)
+		close(status[1]);
+	free(opts);
+	unlink(sock_path);
+	rmdir(dir);
+	return -1;
+}
+
+/* ---- I/O ---- */
+
+static int nbd_err(void)
+{
+	int e = nbd_get_errno();
+	return e ? -e : -EIO;
+}
+
+/* Await every cookie; 0 if all succeeded. */
+static int await(struct nbd_io *n, unsigned count)
+{
+	int rc = 0;
+
+	while (nbd_aio_in_flight(n->h) > 0) {
+		if (nbd_poll(n->h, -1) < 0) {
+			rc = nbd_err();
+			break;
+		}
+	}
+	for (unsigned i = 0; i < count; i++) {
+		int c = nbd_aio_command_completed(n->h, (uint64_t)n->cookies[i]);
+		if (c < 0 && !rc)
+			rc = nbd_err();
+		else if (c == 0 && !rc)
+			rc = -EIO;
+	}
+	return rc;
+}
+
+static int nbd_rw(struct nbd_io *n, struct xk_blkio_req *r)
+{
+	bool write = r->op == XK_BLKIO_WRITE;
+	uint64_t off = r->off;
+	unsigned count = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < r->niov;) {
+		uint8_t *base = r->iov[i].iov_base;
+		size_t len = r->iov[i].iov_len;
+		/* Guest pages adjacent in memory go as one command. */
+		for (i++;
+		     i < r->niov && (uint8_t *)r->iov[i].iov_base == base + len && len < (1u << 20);
+		     i++)
+			len += r->iov[i].iov_len;
+		int64_t c = write ? nbd_aio_pwrite(n->h, base, len, off, NBD_NULL_COMPLETION, 0)
+				  : nbd_aio_pread(n->h, base, len, off, NBD_NULL_COMPLETION, 0);
+		if (c < 0) {
+			rc = nbd_err();
+			break;
+		}
+		n->cookies[count++] = c;
+		off += len;
+	}
+	int rc2 = await(n, count);
+	return rc ? rc : rc2;
+}
+
+static void nbd_submit(struct xk_blkio *io, struct xk_blkio_req *r)
+{
+	struct nbd_io *n = (struct nbd_io *)io;
+	int rc = 0;
+
+	switch (r->op) {
+	case XK_BLKIO_READ:
+	case XK_BLKIO_WRITE:
+		rc = nbd_rw(n, r);
+		break;
+	case XK_BLKIO_FLUSH:
+		if (n->can_flush && nbd_flush(n->h, 0))
+			rc = nbd_err();
+		break;
+	case XK_BLKIO_DISCARD:
+		if (!n->can_trim) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		for (uint64_t done = 0; done < r->len && !rc;) {
+			uint64_t len = r->len - done > TRIM_CHUNK ? TRIM_CHUNK : r->len - done;
+			if (nbd_trim(n->h, len, r->off + done, 0))
+				rc = nbd_err();
+			done += len;
+		}
+		break;
+	}
+	r->done(r, rc);
+}
+
+static void nbd_drain(struct xk_blkio *io)
+{
+}
+
+static void nbd_io_close(struct xk_blkio *io)
+{
+	struct nbd_io *n = (struct nbd_io *)io;
+
+	if (n->h) {
+		/* NBD_CMD_DISC: the helper closes the image and exits. */
+		nbd_shutdown(n->h, 0);
+		nbd_close(n->h);
+	}
+	if (n->pid > 0)
+		reap_helper(n->pid, 30000);
+	if (n->errfd >= 0)
+		close(n->errfd);
+	free(n);
+}
+
+static const struct xk_blkio_ops nbd_ops = {
+    .submit = nbd_submit,
+    .drain = nbd_drain,
+    .close = nbd_io_close,
+};
+
+struct xk_blkio *xk_blkio_nbd_open(const struct xk_blkio_config *cfg)
+{
+	struct nbd_io *n = calloc(1, sizeof(*n));
+
+	if (!n) {
+		fprintf(stderr, "xenkvm: out of memory\n");
+		return NULL;
+	}
+	n->errfd = -1;
+	n->io.ops = &nbd_ops;
+	n->io.kind = "nbd";
+	/* qemu-nbd opens the image itself: check it first for a clear
+	 * message (and no helper) when it is missing or not writable. */
+	if (access(cfg->path, cfg->readonly ? R_OK : R_OK | W_OK)) {
+		fprintf(stderr, "xenkvm: --disk %s: cannot open %s%s: %s\n", cfg->name, cfg->path,
+			cfg->readonly ? "" : " for writing", strerror(errno));
+		free(n);
+		return NULL;
+	}
+	int sock = start_helper(cfg, n);
+	if (sock < 0) {
+		nbd_io_close(&n->io);
+		return NULL;
+	}
+	n->h = nbd_create();
+	if (!n->h) {
+		close(sock);
+		fprintf(stderr, "xenkvm: --disk %s: libnbd: %s\n", cfg->name, nbd_get_error());
+		goto fail;
+	}
+	/* The handle owns sock from here on. */
+	if (nbd_connect_socket(n->h, sock)) {
+		char msg[512];
+		nbd_close(n->h);
+		n->h = NULL;
+		reap_helper(n->pid, 10000);
+		n->pid = 0;
+		helper_message(n->errfd, msg, sizeof(msg));
+		fprintf(stderr, "xenkvm: --disk %s: cannot serve %s as %s: %s\n", cfg->name,
+			cfg->path, cfg->format, msg);
+		goto fail;
+	}
+	int64_t size = nbd_get_size(n->h);
+	if (size < 0) {
+		fprintf(stderr, "xenkvm: --disk %s: NBD export size: %s\n", cfg->name,
+			nbd_get_error());
+		goto fail;
+	}
+	n->io.size = (uint64_t)size;
+	n->io.readonly = cfg->readonly;
+	if (!cfg->readonly && nbd_is_read_only(n->h) == 1) {
+		fprintf(stderr, "xenkvm: --disk %s: qemu-nbd exports %s read-only\n", cfg->name,
+			cfg->path);
+		goto fail;
+	}
+	n->can_flush = nbd_can_flush(n->h) == 1;
+	n->can_trim = !cfg->readonly && nbd_can_trim(n->h) == 1;
+	n->io.can_discard = n->can_trim;
+	if (cfg->verbose)
+		fprintf(stderr,
+			"xenkvm: --disk %s: %s served by qemu-nbd (pid %d) as %s, %lld bytes%s%s\n",
+			cfg->name, cfg->path, (int)n->pid, cfg->format, (long long)size,
+			n->can_flush ? ", flush" : "", n->can_trim ? ", trim" : "");
+	return &n->io;
+fail:
+	nbd_io_close(&n->io);
+	return NULL;
+}
