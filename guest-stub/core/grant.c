@@ -91,8 +91,7 @@ static long get_status_frames(uint64_t uop)
 	memcpy(&list, &g.frame_list, sizeof(list));
 	if (!self(g.dom)) {
 		g.status = GNTST_bad_domain;
-	} else if (version != 2 ||
-		   g.nr_frames > status_frames_for(nr_shared ? nr_shared : 1) ||
+	} else if (version != 2 || g.nr_frames > status_frames_for(nr_shared ? nr_shared : 1) ||
 		   g.nr_frames > dom.bi->grant_status_frames) {
 		g.status = GNTST_general_error;
 	} else {
@@ -155,6 +154,9 @@ long do_grant_table_op(struct pcpu *pc, uint64_t cmd, uint64_t uop, uint64_t cou
 				if (grants_in_use())
 					return -EBUSY;
 				version = sv.version;
+				/* The launcher's backends read entries in
+				 * this layout from now on. */
+				WRITE_ONCE(dom.bi->grant_version, version);
 			}
 			sv.version = version;
 			return copy_to_guest(uop, &sv, sizeof(sv));

@@ -120,6 +120,11 @@ struct xk_boot_info {
 	uint32_t grant_frames, grant_status_frames;
 	struct xk_boot_vcpu0 vcpu0;
 	uint64_t desc_off; /* nr_vcpus * XK_DESC_AREA_SIZE: GDT + LDT per vCPU */
+	/* The grant-table version the guest chose (GNTTABOP_set_version),
+	 * written by the stub, read by the launcher's grant mapping; 0 means
+	 * 1.  Only changes while no grant is mapped. */
+	uint32_t grant_version;
+	uint32_t pad0;
 };
 
 _Static_assert(sizeof(struct xk_boot_info) <= 4096, "boot info fits a page");

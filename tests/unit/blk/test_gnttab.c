@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * emu/gnttab.c: mapping the guest's v1 grant entries for backends, on a
- * fake VM (RAM, a stub region with boot info, grant frames, frame types).
+ * emu/gnttab.c: mapping the guest's grant entries (v1, and v2 with its
+ * status frames) for backends, on a fake VM (RAM, a stub region with boot
+ * info, grant frames, status frames, frame types).
  */
+/* v2 entries are declared for interface versions from 3.2.10 on. */
+#define __XEN_INTERFACE_VERSION__ 0x00040e00
 #include <errno.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -37,6 +40,8 @@ static int setup(void **state)
 	vm.bi->grant_off = 4096;
 	vm.bi->grant_frames = 2;
 	vm.bi->frame_info_off = 3 * 4096;
+	vm.bi->grant_status_off = 4 * 4096;
+	vm.bi->grant_status_frames = 1;
 	gt = (grant_entry_v1_t *)(vm.stub + 4096);
 	frame_info = (uint64_t *)(vm.stub + 3 * 4096);
 	g = xk_gnttab_new(&vm);
@@ -154,6 +159,100 @@ static void test_many_all_or_nothing(void **state)
 	assert_int_equal(gt[12].flags, GTF_permit_access | GTF_readonly);
 }
 
+/* ---- version 2 ---- */
+
+static grant_entry_v2_t *gt2(uint32_t ref)
+{
+	return (grant_entry_v2_t *)(vm.stub + 4096) + ref;
+}
+
+static grant_status_t *st2(uint32_t ref)
+{
+	return (grant_status_t *)(vm.stub + 4 * 4096) + ref;
+}
+
+static void grant2(uint32_t ref, uint16_t domid, uint64_t frame, uint16_t extra)
+{
+	gt2(ref)->full_page.hdr.domid = domid;
+	gt2(ref)->full_page.frame = frame;
+	gt2(ref)->hdr.flags = GTF_permit_access | extra;
+}
+
+static void test_v2_status_flags(void **state)
+{
+	void *p;
+
+	vm.bi->grant_version = 2;
+	grant2(5, 0, 9, 0);
+	assert_int_equal(map1(5, false, &p), 0);
+	assert_ptr_equal(p, vm.ram + 9 * 4096);
+	/* The in-use bits go to the status word, the entry is untouched. */
+	assert_int_equal(*st2(5), GTF_reading);
+	assert_int_equal(gt2(5)->hdr.flags, GTF_permit_access);
+	assert_int_equal(map1(5, true, &p), 0);
+	assert_int_equal(*st2(5), GTF_reading | GTF_writing);
+	unmap1(5, true);
+	assert_int_equal(*st2(5), GTF_reading);
+	unmap1(5, false);
+	assert_int_equal(*st2(5), 0);
+	/* A 64-bit frame field: a frame past 4 GiB pages is refused. */
+	grant2(6, 0, (1ULL << 32) + 3, 0);
+	assert_int_equal(map1(6, false, &p), -EFAULT);
+	assert_int_equal(*st2(6), 0);
+}
+
+static void test_v2_hostile_entries(void **state)
+{
+	void *p = NULL;
+
+	vm.bi->grant_version = 2;
+	grant2(1, 0, 3, GTF_readonly);
+	assert_int_equal(map1(1, true, &p), -EACCES);
+	assert_int_equal(*st2(1), 0);
+	assert_int_equal(map1(1, false, &p), 0);
+	unmap1(1, false);
+	grant2(2, 7, 3, 0); /* another domain */
+	assert_int_equal(map1(2, false, &p), -EPERM);
+	grant2(3, 0, 3, GTF_sub_page); /* copy-only on Xen */
+	assert_int_equal(map1(3, false, &p), -EPERM);
+	gt2(4)->hdr.flags = GTF_transitive;
+	assert_int_equal(map1(4, false, &p), -EPERM);
+	grant2(7, 0, 12, 0);
+	frame_info[12] = XK_FT_L2 | (1ULL << 8);
+	assert_int_equal(map1(7, true, &p), -EACCES); /* a page table */
+	assert_int_equal(*st2(7), 0);
+	/* Two v1 frames hold 512 v2 entries: ref 600 is a v1 ref only. */
+	assert_int_equal(map1(600, false, &p), -EINVAL);
+	vm.bi->grant_version = 1;
+	grant(600, 0, 3, false);
+	assert_int_equal(map1(600, false, &p), 0);
+	unmap1(600, false);
+}
+
+/* A pin keeps the layout it was made in, even if the version changes
+ * under it (the stub refuses that; a racing guest could do it). */
+static void test_pin_keeps_its_version(void **state)
+{
+	void *p;
+
+	grant(10, 0, 4, false);
+	assert_int_equal(map1(10, false, &p), 0);
+	assert_int_equal(gt[10].flags, GTF_permit_access | GTF_reading);
+	vm.bi->grant_version = 2;
+	assert_int_equal(map1(10, false, &p), 0); /* a second v1 pin */
+	assert_ptr_equal(p, vm.ram + 4 * 4096);
+	unmap1(10, false);
+	unmap1(10, false);
+	assert_int_equal(gt[10].flags, GTF_permit_access); /* v1 bits cleared */
+	/* Unpinned: the next pin reads the v2 layout. */
+	grant2(10, 0, 8, 0);
+	assert_int_equal(map1(10, true, &p), 0);
+	assert_ptr_equal(p, vm.ram + 8 * 4096);
+	assert_int_equal(*st2(10), GTF_reading | GTF_writing);
+	unmap1(10, true);
+	assert_int_equal(*st2(10), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +260,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hostile_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_page_table_frames_not_writable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_all_or_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v2_status_flags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_v2_hostile_entries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pin_keeps_its_version, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("gnttab", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* core/vcpu.c (VCPUOP_*) and core/console.c (guest access, hostcalls). */
+/* core/vcpu.c (VCPUOP_*), core/console.c (guest access, hostcalls), and
+ * core/grant.c's published grant-table version. */
 #include <string.h>
 
 #include "fake.h"
@@ -181,6 +182,26 @@ static void test_hostcall_and_console(void **state)
 	assert_int_equal(fake.hc_last_len, 10);
 }
 
+/* core/grant.c publishes the guest's grant-table version for the
+ * launcher's grant mapping (boot info grant_version). */
+static void test_grant_version_published(void **state)
+{
+	struct gnttab_set_version sv = {.version = 2};
+	struct gnttab_get_version gv = {.dom = DOMID_SELF};
+
+	assert_int_equal(do_grant_table_op(fake_pc(0), GNTTABOP_set_version, gva(&sv), 1), 0);
+	assert_int_equal(sv.version, 2);
+	assert_int_equal(dom.bi->grant_version, 2);
+	assert_int_equal(do_grant_table_op(fake_pc(0), GNTTABOP_get_version, gva(&gv), 1), 0);
+	assert_int_equal(gv.version, 2);
+	sv.version = 3;
+	assert_int_equal(do_grant_table_op(fake_pc(0), GNTTABOP_set_version, gva(&sv), 1), -EINVAL);
+	assert_int_equal(dom.bi->grant_version, 2);
+	sv.version = 1;
+	assert_int_equal(do_grant_table_op(fake_pc(0), GNTTABOP_set_version, gva(&sv), 1), 0);
+	assert_int_equal(dom.bi->grant_version, 1);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_register_vcpu_info, setup),
     cmocka_unit_test_setup(test_register_vcpu_info_refusals, setup),
@@ -189,6 +210,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_time_memory_area, setup),
     cmocka_unit_test_setup(test_guest_va_ok, setup),
     cmocka_unit_test_setup(test_hostcall_and_console, setup),
+    cmocka_unit_test_setup(test_grant_version_published, setup),
 };
 
 static const struct CMUnitTest bugs[] = {
