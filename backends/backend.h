@@ -9,6 +9,7 @@
 #ifndef XENKVM_BACKEND_H
 #define XENKVM_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The guest sent an event on a bound port. */
@@ -31,13 +32,37 @@ struct event_base;
 struct xencons_interface;
 struct xk_console;
 
-/* The PV console (hvc0 in Linux): out[] to out_fd, in_fd to in[]
- * (in_fd < 0: no input). */
+/* Where the guest's console goes (xenkvm run --console, --console-log). */
+enum xk_console_mode {
+	XK_CONSOLE_STDIO, /* out to out_fd, in from in_fd (< 0: no input) */
+	XK_CONSOLE_PTY,	  /* a pty of its own, for whoever opens its slave */
+	XK_CONSOLE_NONE,  /* nowhere (but the log) */
+};
+
+struct xk_console_config {
+	enum xk_console_mode mode;
+	int in_fd, out_fd;    /* stdio mode */
+	const char *log_path; /* appended to, every byte; NULL: no log */
+};
+
+/* Output a pty keeps while nobody reads it (the oldest is dropped). */
+#define XK_CONSOLE_BACKLOG (64 * 1024)
+/* At exit, how long an attached pty reader gets to read the last output. */
+#define XK_CONSOLE_FINAL_WAIT_S 2
+
+/* The PV console (hvc0 in Linux).  NULL after a one-line error (a log that
+ * cannot be opened, no pty). */
 struct xk_console *xk_console_new(struct event_base *base, struct xencons_interface *ring,
-				  uint32_t port, const struct xk_evtchn_ops *ev, int in_fd,
-				  int out_fd);
+				  uint32_t port, const struct xk_evtchn_ops *ev,
+				  const struct xk_console_config *cfg);
+/* The pty's slave path in pty mode, else NULL. */
+const char *xk_console_pty(const struct xk_console *c);
+/* Console output from outside the ring (HYPERVISOR_console_io); any thread.
+ * c == NULL: to stdout. */
+void xk_console_write(struct xk_console *c, const char *buf, size_t len);
 /* The guest notified the console port: drain out[], refill in[]. */
 void xk_console_kick(struct xk_console *c);
+/* Drains out[] a last time, gives an attached pty reader the rest. */
 void xk_console_free(struct xk_console *c);
 
 #endif

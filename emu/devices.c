@@ -175,7 +175,7 @@ static int setup_xenstore(struct xk_devices *d)
 		return -1;
 	struct xsd_dominfo info = {
 	    .domid = bi->domid,
-	    .name = "xenkvm-guest",
+	    .name = vm->opt.name ? vm->opt.name : "xenkvm-guest",
 	    .max_memkb = vm->ram_size >> 10,
 	    .target_memkb = vm->ram_size >> 10,
 	    .max_vcpus = vm->nr_vcpus,
@@ -256,6 +256,11 @@ int xk_devices_check_vif(const char *spec)
 #endif
 }
 
+const char *xk_devices_console_pty(const struct xk_devices *d)
+{
+	return d ? xk_console_pty(d->console) : NULL;
+}
+
 struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base)
 {
 	const struct xk_boot_info *bi = vm->bi;
@@ -273,10 +278,17 @@ struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base)
 		goto fail;
 	}
 	struct xk_evtchn_ops ev = {notify_guest, d, bind_port, unbind_port};
+	struct xk_console_config cc = {
+	    .mode = (enum xk_console_mode)vm->opt.console_mode,
+	    .in_fd = STDIN_FILENO,
+	    .out_fd = STDOUT_FILENO,
+	    .log_path = vm->opt.console_log,
+	};
 	d->console = xk_console_new(base, (void *)(vm->ram + bi->console_frame * 4096),
-				    bi->console_port, &ev, STDIN_FILENO, STDOUT_FILENO);
+				    bi->console_port, &ev, &cc);
 	if (!d->console || bind_port(d, bi->console_port, kick_console, d->console))
 		goto fail;
+	vm->console = d->console;
 #ifdef HAVE_XENSTORED
 	if (setup_xenstore(d) || setup_bus(d))
 		goto fail;
@@ -307,6 +319,8 @@ void xk_devices_free(struct xk_devices *d)
 	xk_bus_free(d->bus); /* unmaps every grant before the table goes */
 #endif
 	xk_gnttab_free(d->gnttab);
+	if (d->vm->console == d->console)
+		d->vm->console = NULL;
 	xk_console_free(d->console); /* drains what the guest wrote last */
 #ifdef HAVE_XENSTORED
 	if (d->xsd)

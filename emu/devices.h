@@ -42,6 +42,8 @@ struct xk_devices;
 /* Console, xenstore (with the guest's standard tree), grant access, disks;
  * reads the doorbell on base.  NULL after a one-line error. */
 struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base);
+/* The console's pty (--console pty), else NULL. */
+const char *xk_devices_console_pty(const struct xk_devices *d);
 /* Tears devices down (drains the console). */
 void xk_devices_free(struct xk_devices *d);
 

@@ -15,6 +15,8 @@
 
 #include "xenkvm.h"
 #include "devices.h"
+#include "backend.h"
+#include "runtime.h"
 
 #ifdef HAVE_XENSTORED
 #include "xenstored.h"
@@ -46,7 +48,9 @@ static void usage(FILE *f)
 	      "Run unmodified Xen PV guests on KVM.\n"
 	      "\n"
 	      "Commands:\n"
-	      "  run        boot a PV kernel in the foreground, console on stdout\n"
+	      "  run        boot a PV kernel in the foreground, console on stdio or a pty\n"
+	      "  console    attach this terminal to a running guest's pty console\n"
+	      "  list       list running guests (name, pid, console)\n"
 	      "  detect     print this host's kind of KVM: hw, pvm or none\n"
 #ifdef HAVE_XENSTORED
 	      "  xenstored  run a standalone xenstore daemon (see xenkvm xenstored --help)\n"
@@ -64,6 +68,13 @@ static void usage(FILE *f)
 	      "      --scramble-p2m      give the guest non-contiguous machine frames\n"
 	      "      --trace-hypercalls  log every hypercall with arguments and result\n"
 	      "      --xenstore-socket PATH  serve the guest's xenstore to host tools there\n"
+	      "      --name NAME         the guest's name (xenstore, xenkvm console NAME;\n"
+	      "                          default " XK_DEFAULT_NAME ")\n"
+	      "      --console stdio|pty|none  where the console goes (default stdio: stdout\n"
+	      "                          and stdin); pty: a new pty, its path on stderr,\n"
+	      "                          attach with 'xenkvm console NAME' (the launcher\n"
+	      "                          stays in the foreground); none: nowhere\n"
+	      "      --console-log FILE  also append all console output to FILE\n"
 	      "      --disk SPEC         a virtual disk, xl syntax (repeatable), e.g.\n"
 	      "                          'file:/x.img,xvda,w' or 'target=/y.iso,vdev=xvdb,devtype=cdrom,access=r'\n"
 	      "      --vif SPEC          a network interface, xl syntax (repeatable), e.g.\n"
@@ -73,7 +84,9 @@ static void usage(FILE *f)
 	      "\n"
 	      "Exit status of run: 0 guest powered off, 1 launcher error, 2 guest reboot,\n"
 	      "3 guest crash (or unhandled fault), 4 watchdog, 5 suspend (unsupported),\n"
-	      "6 timeout, 128+N killed by signal N.\n",
+	      "6 timeout, 128+N killed by signal N.\n"
+	      "\n"
+	      "xenkvm console NAME|PID|PTY   (Ctrl-] detaches)\n",
 	      f);
 }
 
@@ -144,6 +157,43 @@ static int setup_doorbell(struct xk_vm *vm)
 	return 0;
 }
 
+/* An explicit --name must not be running already. */
+static bool name_in_use(const char *name)
+{
+	struct xk_run_info *v;
+	size_t n;
+	bool used = false;
+
+	if (xk_runtime_list(&v, &n))
+		return false;
+	for (size_t i = 0; i < n && !used; i++)
+		if (!strcmp(v[i].name, name)) {
+			xk_err("--name %s: a guest of that name is running (launcher pid %ld)",
+			       name, v[i].pid);
+			used = true;
+		}
+	free(v);
+	return used;
+}
+
+/* Say where a pty console is, and write the run file xenkvm console reads. */
+static char *register_guest(struct xk_vm *vm, struct xk_devices *d)
+{
+	static const char *const modes[] = {"stdio", "pty", "none"};
+	struct xk_run_info ri = {.pid = (long)getpid()};
+	const char *pty = xk_devices_console_pty(d);
+
+	snprintf(ri.name, sizeof(ri.name), "%s", vm->opt.name ? vm->opt.name : XK_DEFAULT_NAME);
+	snprintf(ri.console, sizeof(ri.console), "%s", modes[vm->opt.console_mode]);
+	if (pty) {
+		snprintf(ri.pty, sizeof(ri.pty), "%s", pty);
+		xk_err("console on %s (xenkvm console %s)", pty, vm->opt.name ? vm->opt.name : pty);
+	}
+	/* Only a guest one may want to attach to needs to hear about a
+	 * missing run-file directory. */
+	return xk_runtime_register(&ri, !pty && !vm->opt.name);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -157,6 +207,9 @@ static int cmd_run(int argc, char **argv)
 		{"scramble-p2m", no_argument, NULL, 's'},
 		{"trace-hypercalls", no_argument, NULL, 'T'},
 		{"xenstore-socket", required_argument, NULL, 'X'},
+		{"name", required_argument, NULL, 'N'},
+		{"console", required_argument, NULL, 'C'},
+		{"console-log", required_argument, NULL, 'L'},
 		{"disk", required_argument, NULL, 'D'},
 		{"vif", required_argument, NULL, 'V'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -228,6 +281,26 @@ static int cmd_run(int argc, char **argv)
 		case 'X':
 			vm.opt.xenstore_socket = optarg;
 			break;
+		case 'N':
+			if (xk_name_check(optarg))
+				return XK_EXIT_ERROR;
+			vm.opt.name = optarg;
+			break;
+		case 'C':
+			if (!strcmp(optarg, "stdio")) {
+				vm.opt.console_mode = XK_CONSOLE_STDIO;
+			} else if (!strcmp(optarg, "pty")) {
+				vm.opt.console_mode = XK_CONSOLE_PTY;
+			} else if (!strcmp(optarg, "none")) {
+				vm.opt.console_mode = XK_CONSOLE_NONE;
+			} else {
+				xk_err("--console: '%s' is not stdio, pty or none", optarg);
+				return XK_EXIT_ERROR;
+			}
+			break;
+		case 'L':
+			vm.opt.console_log = optarg;
+			break;
 		case 'V':
 			if (vm.opt.nr_vifs == XK_MAX_VIFS) {
 				xk_err("--vif: at most %d network interfaces", XK_MAX_VIFS);
@@ -281,6 +354,8 @@ static int cmd_run(int argc, char **argv)
 		xk_err("run: --kernel FILE is required");
 		return XK_EXIT_ERROR;
 	}
+	if (vm.opt.name && name_in_use(vm.opt.name))
+		return XK_EXIT_ERROR;
 
 	const char *why;
 	enum xk_platform detected = xk_detect_platform(&why);
@@ -295,6 +370,7 @@ static int cmd_run(int argc, char **argv)
 	pthread_mutex_init(&vm.lock, NULL);
 
 	int rc = XK_EXIT_ERROR;
+	char *run_file = NULL;
 	struct loop l = {.vm = &vm};
 	struct event *evs[5] = {NULL};
 	if (vm.stop_fd < 0 || xk_kvm_open(&vm) || xk_domain_build(&vm) || setup_doorbell(&vm))
@@ -310,6 +386,7 @@ static int cmd_run(int argc, char **argv)
 	l.devices = xk_devices_new(&vm, l.base);
 	if (!l.devices)
 		goto out;
+	run_file = register_guest(&vm, l.devices);
 	evs[0] = event_new(l.base, vm.stop_fd, EV_READ | EV_PERSIST, on_stop, &l);
 	evs[1] = evsignal_new(l.base, SIGINT, on_signal, &l);
 	evs[2] = evsignal_new(l.base, SIGTERM, on_signal, &l);
@@ -352,6 +429,7 @@ static int cmd_run(int argc, char **argv)
 				(unsigned long long)vm.vcpu[i].nr_io_exits);
 out:
 	xk_devices_free(l.devices); /* drains the console's last output */
+	xk_runtime_unregister(run_file);
 	for (int i = 0; i < 5; i++)
 		if (evs[i])
 			event_free(evs[i]);
@@ -372,6 +450,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "detect"))
 		return cmd_detect();
+	if (!strcmp(cmd, "console"))
+		return xk_cmd_console(argc - 1, argv + 1);
+	if (!strcmp(cmd, "list"))
+		return xk_cmd_list(argc - 1, argv + 1);
 #ifdef HAVE_XENSTORED
 	if (!strcmp(cmd, "xenstored"))
 		return xk_xenstored_main(argc - 1, argv + 1);

@@ -17,6 +17,7 @@
 #include <xen/sched.h>
 
 #include "xenkvm.h"
+#include "backend.h"
 
 void xk_vm_request_stop(struct xk_vm *vm, int exit_code)
 {
@@ -58,20 +59,6 @@ static int shutdown_exit_code(uint64_t reason)
 	}
 }
 
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 /* The hostcall block is stub memory the guest could reach on PVM: bound
  * every length before use. */
 static bool handle_hostcall(struct xk_vcpu *vc)
@@ -85,7 +72,7 @@ static bool handle_hostcall(struct xk_vcpu *vc)
 	hc->ret = 0;
 	switch (hc->op) {
 	case XK_HC_CONSOLE_WRITE:
-		write_all(STDOUT_FILENO, hc->buf, len);
+		xk_console_write(vm->console, hc->buf, len);
 		break;
 	case XK_HC_LOG:
 		fprintf(stderr, "%.*s\n", (int)len, hc->buf);

@@ -33,6 +33,9 @@ struct xk_options {
 	bool scramble_p2m;
 	bool verbose;
 	const char *xenstore_socket;
+	const char *name;        /* --name: xenstore name, run file (runtime.c) */
+	int console_mode;        /* --console: enum xk_console_mode (backends/backend.h) */
+	const char *console_log; /* --console-log FILE, or NULL */
 #define XK_MAX_DISKS 16
 	const char *disk[XK_MAX_DISKS]; /* --disk specs, xl syntax (devices.h) */
 	unsigned nr_disks;
@@ -40,6 +43,8 @@ struct xk_options {
 	const char *vif[XK_MAX_VIFS]; /* --vif specs, xl syntax (backends/net.h) */
 	unsigned nr_vifs;
 };
+
+struct xk_console;
 
 struct xk_vcpu {
 	struct xk_vm *vm;
@@ -68,6 +73,7 @@ struct xk_vm {
 	bool stopping;
 	int exit_code;
 	int stop_fd; /* eventfd: a vCPU thread asks the main loop to stop */
+	struct xk_console *console; /* set by devices.c: HYPERVISOR_console_io output */
 };
 
 /* kvm.c */
