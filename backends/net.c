@@ -352,13 +352,15 @@ static void tx_work(struct netq *q)
 
 enum { RX_DONE, RX_NO_ROOM, RX_BROKEN };
 
+/* The frontend takes GSO frames of type t (which come with partial
+ * checksums: it must take those too). */
 static unsigned gso_type_ok(const struct xk_vif *v, uint8_t t)
 {
-	if (!v->f.sg)
+	if (!v->f.sg || !v->f.csum)
 		return 0;
 	if (t == XK_PKT_GSO_TCPV4 && v->f.gso_tcpv4)
 		return XEN_NETIF_GSO_TYPE_TCPV4;
-	if (t == XK_PKT_GSO_TCPV6 && v->f.gso_tcpv6)
+	if (t == XK_PKT_GSO_TCPV6 && v->f.gso_tcpv6 && v->f.ipv6_csum)
 		return XEN_NETIF_GSO_TYPE_TCPV6;
 	return 0;
 }

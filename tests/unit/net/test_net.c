@@ -709,6 +709,14 @@ static void test_rx_gso_segmented(void **state)
 		assert_memory_equal(b->g.pages[DATA(i)] + 54, f + 54 + i * 1448, n);
 	}
 	assert_int_equal(xk_vif_stats(b->v)->rx_packets, 3);
+	/* GSO but no checksum offload (contradictory): segments too */
+	struct xk_netfront_features nocsum = {.sg = true, .gso_tcpv4 = true};
+	struct xk_netq_config qc = {0, 1, 1, 1};
+	assert_int_equal(xk_vif_connect(b->v, 1, &qc, &nocsum), 0);
+	rx_post(b, 0, 3, DATA(0));
+	xk_netdev_deliver(&b->d.dev, f, len, &m);
+	assert_int_equal(b->rx[0]->rsp_prod, 6);
+	assert_true(l4_csum_ok(b->g.pages[DATA(0)], rx_rsp(b, 0, 3).status));
 	bench_free(b);
 }
 
