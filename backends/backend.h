@@ -9,6 +9,7 @@
 #ifndef XENKVM_BACKEND_H
 #define XENKVM_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,6 +44,7 @@ struct xk_console_config {
 	enum xk_console_mode mode;
 	int in_fd, out_fd;    /* stdio mode */
 	const char *log_path; /* appended to, every byte; NULL: no log */
+	bool verbose;	      /* at exit, say how much a pty's backlog dropped */
 };
 
 /* Output a pty keeps while nobody reads it (the oldest is dropped). */

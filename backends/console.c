@@ -42,6 +42,7 @@ struct xk_console {
 	uint32_t port;
 	struct xk_evtchn_ops ev;
 	enum xk_console_mode mode;
+	bool verbose;
 	int in_fd, out_fd; /* pty mode: both the master */
 	int log_fd;
 	struct event *in_ev;
@@ -356,6 +357,7 @@ struct xk_console *xk_console_new(struct event_base *base, struct xencons_interf
 	c->port = port;
 	c->ev = *ev;
 	c->mode = cfg->mode;
+	c->verbose = cfg->verbose;
 	c->in_fd = c->out_fd = c->wake_fd = -1;
 	c->log_fd = -1;
 	pthread_mutex_init(&c->lock, NULL);
@@ -457,8 +459,14 @@ void xk_console_free(struct xk_console *c)
 		return;
 	if (!c->broken && c->ring)
 		drain_out(c); /* no output lost at shutdown */
-	if (c->mode == XK_CONSOLE_PTY && c->out_fd >= 0 && c->backlog)
+	if (c->mode == XK_CONSOLE_PTY && c->out_fd >= 0 && c->backlog) {
 		pty_final_flush(c);
+		if (c->verbose && (c->dropped || c->bl_len))
+			fprintf(stderr,
+				"xenkvm: console: %llu bytes dropped from the pty's backlog, %zu "
+				"never read (the log has everything)\n",
+				(unsigned long long)c->dropped, c->bl_len);
+	}
 	if (c->in_ev)
 		event_free(c->in_ev);
 	if (c->out_ev)

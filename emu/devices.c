@@ -283,6 +283,7 @@ struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base)
 	    .in_fd = STDIN_FILENO,
 	    .out_fd = STDOUT_FILENO,
 	    .log_path = vm->opt.console_log,
+	    .verbose = vm->opt.verbose,
 	};
 	d->console = xk_console_new(base, (void *)(vm->ram + bi->console_frame * 4096),
 				    bi->console_port, &ev, &cc);
