@@ -104,6 +104,47 @@ class Guest:
         self.p.stdin.flush()
 
 
+def run_steps(g, steps, platform, pos=0, timeout=120, max_reruns=1, stop_on_mismatch=True,
+              outs=None):
+    """Run steps (name, shell command, regex[, timeout]) in the guest shell.
+
+    Output is framed by markers so that echoes and kernel messages cannot
+    fake a pass.  KNOWN BUG (pvm only, docs/architecture.md): about 1 in
+    100 busybox processes segfaults there; a step whose output shows one is
+    run again (steps are idempotent), at most max_reruns times per run, and
+    said.  Returns (failures, position after the last output)."""
+    fails = []
+    reruns = 0
+    for i, step in enumerate(steps):
+        name, c, want = step[:3]
+        tmo = step[3] if len(step) > 3 else timeout
+        for attempt in (0, 1):
+            tag = f"{i}x{attempt}"
+            g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
+            m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", tmo, pos)
+            if not m:
+                break
+            pos = m.end()
+            out = m.group(1).decode(errors="replace").replace("\r", "").strip()
+            if (platform == "pvm" and attempt == 0 and reruns < max_reruns
+                    and "Segmentation fault" in out):
+                reruns += 1
+                print(f"KNOWN BUG (pvm): a process segfaulted in step {name}; "
+                      "running the step again", flush=True)
+                continue
+            break
+        if not m:
+            fails.append(f"step {name} ({c!r}): no output")
+            break
+        if outs is not None:
+            outs[name] = out
+        if not re.search(want, out, re.M):
+            fails.append(f"step {name} ({c!r}): got {out!r}, want /{want}/")
+            if stop_on_mismatch:
+                break
+    return fails, pos
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--xenkvm", required=True)
@@ -183,42 +224,17 @@ def main():
     if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
         fails.append("no shell: the guest never reached its init")
     else:
-        pos = 0
-        steps = list(STEPS)
+        steps = [(str(i), c, want) for i, (c, want) in enumerate(STEPS)]
         if extra:
             # Not on pvm: int $0x80 kills the VM there (the guest runs as
             # PVM supervisor, docs/architecture.md).
             if a.platform == "hw":
-                steps.append(("/bin/hello32; echo rc=$?",
+                steps.append(("hello32", "/bin/hello32; echo rc=$?",
                               r"hello from 32-bit int80\s+hello from 32-bit vsyscall\s+"
                               r"hello from 32-bit TLS\s+rc=7"))
-        # KNOWN BUG (pvm only, issue notes): about 1 in 100 busybox processes
-        # that set up TLS segfaults on this host's PVM variant.  A step whose
-        # only problem is such a segfault is run again, once, and said so; at
-        # most two steps per boot (the rate doubles on a busy host), a third
-        # fails the test.  hw runs stay strict.
-        retried = 0
-        for i, (c, want) in enumerate(steps):
-            for attempt in (0, 1):
-                tag = f"{i}x{attempt}"
-                g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
-                m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", 120, pos)
-                if not m:
-                    break
-                pos = m.end()
-                out = m.group(1).decode(errors="replace").strip()
-                if (a.platform == "pvm" and attempt == 0 and retried < 2
-                        and "Segmentation fault" in out):
-                    retried += 1
-                    print(f"KNOWN BUG (pvm): a process segfaulted in step {i}; "
-                          "running the step again", flush=True)
-                    continue
-                break
-            if not m:
-                fails.append(f"step {i} ({c!r}): no output")
-                break
-            if not re.search(want, out, re.M):
-                fails.append(f"step {i} ({c!r}): got {out!r}, want /{want}/")
+        # KNOWN BUG (pvm, docs/architecture.md): at most two steps per boot
+        # are rerun on a busybox segfault (the rate doubles on a busy host).
+        fails += run_steps(g, steps, a.platform, max_reruns=2, stop_on_mismatch=False)[0]
         if a.xenstore_shutdown and not fails:
             env = dict(os.environ, XENSTORED_PATH=sock)
             ls = subprocess.run(["xenstore-ls", "/local/domain/1"], env=env,

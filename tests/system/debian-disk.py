@@ -119,32 +119,9 @@ def run(a, xenkvm, kernel, kdir, tmp):
     if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
         fails.append("no shell: the guest never reached its init")
     else:
-        pos = 0
-        retried = 0
-        for i, (name, c, want) in enumerate(steps):
-            for attempt in (0, 1):
-                tag = f"{i}x{attempt}"
-                g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
-                m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", 120, pos)
-                if not m:
-                    break
-                pos = m.end()
-                out = m.group(1).decode(errors="replace").replace("\r", "").strip()
-                # KNOWN BUG (pvm, see debian-boot.py): one busybox segfault
-                # reruns the step once (the steps are idempotent).
-                if attempt == 0 and retried == 0 and "Segmentation fault" in out:
-                    retried += 1
-                    print(f"KNOWN BUG (pvm): a process segfaulted in step {name}; "
-                          "running the step again", flush=True)
-                    continue
-                break
-            if not m:
-                fails.append(f"step {name}: no output")
-                break
-            outs[name] = out
-            if not re.search(want, out):
-                fails.append(f"step {name} ({c!r}): got {out!r}, want /{want}/")
-                break
+        # KNOWN BUG (pvm, see debian-boot.py): a busybox segfault reruns a
+        # step once (the steps are idempotent).
+        fails += boot.run_steps(g, steps, a.platform, outs=outs)[0]
         g.send("poweroff -f")
     try:
         rc = g.p.wait(timeout=60)

@@ -82,36 +82,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def run_steps(g, steps, platform):
-    """Run (command, regex) steps in the guest shell; list of failures."""
-    fails = []
-    pos = 0
-    retried = 0
-    for i, (c, want, tmo) in enumerate(steps):
-        for attempt in (0, 1):
-            tag = f"{i}x{attempt}"
-            g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
-            m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", tmo, pos)
-            if not m:
-                break
-            pos = m.end()
-            out = m.group(1).decode(errors="replace").strip()
-            # KNOWN BUG (pvm only, docs/architecture.md): ~1 in 100
-            # busybox processes segfault; rerun such a step once.
-            if (platform == "pvm" and attempt == 0 and retried == 0
-                    and "Segmentation fault" in out):
-                retried += 1
-                print(f"KNOWN BUG (pvm): a process segfaulted in step {i}; "
-                      "running the step again", flush=True)
-                continue
-            break
-        if not m:
-            fails.append(f"step {i} ({c!r}): no output")
-            break
-        if not re.search(want, out, re.M):
-            fails.append(f"step {i} ({c!r}): got {out!r}, want /{want}/")
-            break
-    return fails
-
+    """Run (command, regex, timeout) steps in the guest shell; failures."""
+    named = [(str(i), c, want, tmo) for i, (c, want, tmo) in enumerate(steps)]
+    return debian_boot.run_steps(g, named, platform)[0]
 
 def setup_netns():
     """Inside a fresh network namespace: lo up, bridge br0 192.168.77.1/24."""
