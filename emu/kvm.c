@@ -119,6 +119,31 @@ static int set_mem(struct xk_vm *vm, unsigned slot, uint64_t gpa, void *host, ui
 	return 0;
 }
 
+/* Anonymous guest memory, 2 MiB aligned and THP-advised, as QEMU does: KVM
+ * maps guest frames with 2 MiB pages only where the host address is
+ * congruent to the guest address modulo 2 MiB.  With 4 KiB mappings a
+ * Debian boot took ~22,000 nested page faults on hw (bench/boot-bench) vs
+ * ~1,400 for the same kernel under QEMU.  Not advised on PVM: there THP
+ * made the same boot ~1.5x slower (shadow paging gains nothing from it).
+ * munmap(ptr, size) frees it. */
+static void *guest_mem(uint64_t size, bool thp)
+{
+	const uint64_t huge = 2ULL << 20;
+	uint8_t *p = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return MAP_FAILED;
+	uint8_t *a = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (a + size < p + size + huge)
+		munmap(a + size, (size_t)(p + size + huge - (a + size)));
+	if (thp)
+		madvise(a, size, MADV_HUGEPAGE); /* advice only: failure is harmless */
+	return a;
+}
+
 int xk_vm_create(struct xk_vm *vm)
 {
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
@@ -139,10 +164,9 @@ int xk_vm_create(struct xk_vm *vm)
 			fprintf(stderr, "xenkvm: KVM_CREATE_PIT2: %s (continuing)\n",
 				strerror(errno));
 	}
-	vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	vm->stub = mmap(NULL, vm->stub_size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	bool thp = vm->platform == XK_PLATFORM_HW;
+	vm->ram = guest_mem(vm->ram_size, thp);
+	vm->stub = guest_mem(vm->stub_size, thp);
 	if (vm->ram == MAP_FAILED || vm->stub == MAP_FAILED) {
 		xk_err("cannot allocate %llu MiB of guest memory: %s",
 		       (unsigned long long)(vm->ram_size >> 20), strerror(errno));
