@@ -119,6 +119,7 @@ struct pcpu {
 	volatile uint8_t softirq;    /* SOFTIRQ_* bits set from interrupt handlers */
 	uint64_t in_stub_fault;      /* nesting guard for stub faults */
 	volatile bool irq_seen;      /* an interrupt was delivered since the last check */
+	uint64_t timer_armed;        /* TSC deadline last written (plat_arm_timer) */
 };
 #define SOFTIRQ_EVENT 1
 #define SOFTIRQ_TIMER 2

@@ -179,6 +179,17 @@ void x86_lapic_init(void)
 
 void plat_arm_timer(uint64_t tsc)
 {
+	struct pcpu *pc = this_pcpu();
+	uint64_t armed = pc->timer_armed;
+
+	/* Each write is a VM exit on hw and a trapped wrmsr on PVM.  Disarming
+	 * a deadline that has passed is not needed (the LAPIC disarms itself
+	 * when it fires; at worst it still fires once, which timer_softirq
+	 * ignores): one exit less per guest timer tick.  Re-arming is always
+	 * written: an early-fired deadline must be armed again. */
+	pc->timer_armed = tsc;
+	if (!tsc && armed <= rdtsc())
+		return;
 	wrmsr(MSR_TSC_DEADLINE, tsc);
 }
 
