@@ -423,10 +423,24 @@ static int cmd_run(int argc, char **argv)
 	fflush(stdout);
 	rc = vm.exit_code;
 	if (vm.opt.verbose)
-		for (unsigned i = 0; i < vm.nr_vcpus; i++)
+		for (unsigned i = 0; i < vm.nr_vcpus; i++) {
 			fprintf(stderr, "xenkvm: vcpu %u: %llu exits to userspace (%llu port I/O)\n", i,
 				(unsigned long long)vm.vcpu[i].nr_exits,
 				(unsigned long long)vm.vcpu[i].nr_io_exits);
+			/* The stub's counters (bench/boot-bench parses this line). */
+			uint64_t off = vm.bi->vcpu_area_off + i * XK_VCPU_AREA_SIZE + vm.bi->stats_off;
+			if (vm.bi->stats_off &&
+			    off + sizeof(struct xk_vcpu_stats) <= vm.stub_size) {
+				struct xk_vcpu_stats st;
+				memcpy(&st, vm.stub + off, sizeof(st));
+				fprintf(stderr, "xenkvm: vcpu %u: stub: %llu hypercalls, %llu bounces, "
+					"%llu CR3 writes (%llu L4 switches)\n", i,
+					(unsigned long long)st.nr_hypercalls,
+					(unsigned long long)st.nr_bounces,
+					(unsigned long long)st.nr_cr3_writes,
+					(unsigned long long)st.nr_cr3_switches);
+			}
+		}
 out:
 	xk_devices_free(l.devices); /* drains the console's last output */
 	xk_runtime_unregister(run_file);

@@ -303,8 +303,10 @@ void load_guest_cr3(struct pcpu *pc)
 	uint64_t want = (!v->in_kernel && v->cr3_user) ? v->cr3_user : v->cr3_kernel;
 
 	/* CR3 writes are expensive on PVM (~4.5 us): skip no-op reloads. */
-	if (want && want != plat_read_cr3())
+	if (want && want != plat_read_cr3()) {
+		v->nr_cr3_switches++;
 		plat_write_cr3(want);
+	}
 }
 
 /* Walk the current kernel page tables to the L1 entry mapping va. */

@@ -23,6 +23,7 @@ void stub_start(uint64_t vcpu_id, struct xk_boot_info *bi)
 	v->id = (unsigned)vcpu_id;
 	if (vcpu_id == 0) {
 		dom.bi = bi;
+		bi->stats_off = offsetof(struct pcpu, v.stats);
 		dom.shared = (struct shared_info *)(region + bi->shared_info_off);
 		dom.m2p = (uint64_t *)(region + bi->m2p_off);
 		dom.directmap = (uint8_t *)XK_DIRECTMAP_VA;

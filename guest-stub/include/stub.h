@@ -92,7 +92,13 @@ struct vcpu {
 	uint32_t virq_to_evtchn[NR_VIRQS];
 	uint32_t poll_port; /* SCHEDOP_poll */
 	uint64_t poll_deadline_tsc;
-	uint64_t nr_hypercalls, nr_bounces, nr_exits;
+	union { /* read by the launcher through boot_info.stats_off */
+		struct xk_vcpu_stats stats;
+		struct {
+			uint64_t nr_hypercalls, nr_bounces, nr_exits, nr_cr3_writes,
+				nr_cr3_switches;
+		};
+	};
 	/* Descriptor tables (core/desc.c): the guest's GDT frames (each holds
 	 * a SEG_DESC type reference) and its LDT, whose pages are typed and
 	 * copied when SET_LDT installs it (ldt_loaded: bit per LDT page). */

@@ -125,6 +125,18 @@ struct xk_boot_info {
 	 * 1.  Only changes while no grant is mapped. */
 	uint32_t grant_version;
 	uint32_t pad0;
+	/* Set by the stub: offset of its struct xk_vcpu_stats in each vCPU
+	 * area (0 = none); the launcher prints them at exit with -v. */
+	uint64_t stats_off;
+};
+
+/* Counters the stub keeps per vCPU (bench/boot-bench). */
+struct xk_vcpu_stats {
+	uint64_t nr_hypercalls;   /* hypercalls taken, multicall entries not counted */
+	uint64_t nr_bounces;      /* exception/event frames built on the guest stack */
+	uint64_t nr_exits;        /* unused */
+	uint64_t nr_cr3_writes;   /* mov to CR3 by the stub: switches and TLB flushes */
+	uint64_t nr_cr3_switches; /* of which guest L4 changes (kernel<->user, new_baseptr) */
 };
 
 _Static_assert(sizeof(struct xk_boot_info) <= 4096, "boot info fits a page");

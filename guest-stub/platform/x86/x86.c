@@ -207,6 +207,7 @@ uint64_t plat_read_cr3(void)
 
 void plat_write_cr3(uint64_t cr3)
 {
+	this_pcpu()->v.nr_cr3_writes++;
 	__asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
 }
 
