@@ -45,6 +45,11 @@ struct xk_console_config {
 	int in_fd, out_fd;    /* stdio mode */
 	const char *log_path; /* appended to, every byte; NULL: no log */
 	bool verbose;	      /* at exit, say how much a pty's backlog dropped */
+	/* stdio mode: an escape byte in the input (never passed to the guest)
+	 * calls on_escape; 0 = none. */
+	unsigned char escape;
+	void (*on_escape)(void *opaque);
+	void *escape_opaque;
 };
 
 /* Output a pty keeps while nobody reads it (the oldest is dropped). */

@@ -43,6 +43,9 @@ struct xk_console {
 	struct xk_evtchn_ops ev;
 	enum xk_console_mode mode;
 	bool verbose;
+	unsigned char escape;
+	void (*on_escape)(void *opaque);
+	void *escape_opaque;
 	int in_fd, out_fd; /* pty mode: both the master */
 	int log_fd;
 	struct event *in_ev;
@@ -279,6 +282,13 @@ static void on_input(evutil_socket_t fd, short what, void *arg)
 		event_del(c->in_ev);
 		return;
 	}
+	if (c->escape && c->on_escape) {
+		char *e = memchr(c->pending_in + c->pending_len, c->escape, (size_t)n);
+		if (e) {
+			n = e - (c->pending_in + c->pending_len);
+			c->on_escape(c->escape_opaque);
+		}
+	}
 	c->pending_len += (size_t)n;
 	if (c->pending_len == IN_SIZE)
 		event_del(c->in_ev); /* resumed by xk_console_kick() */
@@ -357,6 +367,9 @@ struct xk_console *xk_console_new(struct event_base *base, struct xencons_interf
 	c->port = port;
 	c->ev = *ev;
 	c->mode = cfg->mode;
+	c->escape = cfg->escape;
+	c->on_escape = cfg->on_escape;
+	c->escape_opaque = cfg->escape_opaque;
 	c->verbose = cfg->verbose;
 	c->in_fd = c->out_fd = c->wake_fd = -1;
 	c->log_fd = -1;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <linux/kvm.h>
@@ -42,6 +43,48 @@ struct xk_devices {
 	struct xk_bus *bus;
 #endif
 };
+
+/* ---- the terminal of a stdio console ---- */
+
+/* A terminal on stdin is put in raw input mode, as xl console does, so that
+ * the guest's shell sees every key (no double echo, ^C goes to the guest);
+ * Ctrl-] stops the guest instead.  Output processing is left alone. */
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void restore_terminal(void)
+{
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
+	tio_saved = false;
+}
+
+static void on_escape(void *opaque)
+{
+	struct xk_vm *vm = opaque;
+
+	fprintf(stderr, "\r\nxenkvm: Ctrl-] pressed: stopping the guest\r\n");
+	xk_vm_request_stop(vm, 128 + 2);
+}
+
+static bool raw_terminal(void)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio))
+		return false;
+	t = saved_tio;
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL | ISIG | IEXTEN);
+	t.c_iflag &= ~(tcflag_t)(IXON | ICRNL | INLCR | IGNCR | ISTRIP | BRKINT);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t))
+		return false;
+	tio_saved = true;
+	atexit(restore_terminal);
+	fprintf(stderr, "xenkvm: the guest's console is on this terminal; Ctrl-] stops the guest\n");
+	return true;
+}
 
 /* ---- event channels ---- */
 
@@ -285,6 +328,11 @@ struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base)
 	    .log_path = vm->opt.console_log,
 	    .verbose = vm->opt.verbose,
 	};
+	if (cc.mode == XK_CONSOLE_STDIO && raw_terminal()) {
+		cc.escape = 0x1d; /* Ctrl-] */
+		cc.on_escape = on_escape;
+		cc.escape_opaque = vm;
+	}
 	d->console = xk_console_new(base, (void *)(vm->ram + bi->console_frame * 4096),
 				    bi->console_port, &ev, &cc);
 	if (!d->console || bind_port(d, bi->console_port, kick_console, d->console))
@@ -323,6 +371,7 @@ void xk_devices_free(struct xk_devices *d)
 	if (d->vm->console == d->console)
 		d->vm->console = NULL;
 	xk_console_free(d->console); /* drains what the guest wrote last */
+	restore_terminal();
 #ifdef HAVE_XENSTORED
 	if (d->xsd)
 		xsd_free(d->xsd);

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""`xenkvm run` with a terminal on stdin (what tools/setup gives a user).
+
+The launcher puts the terminal in raw input mode: keys reach the guest's
+shell once (no double echo), Ctrl-C goes to the guest instead of killing
+the launcher, Ctrl-] stops the guest (exit 130), and the
+terminal's settings are restored afterwards.
+
+usage: console-tty.py --xenkvm PATH [--kernel VMLINUZ]   (pvm; exit 77 elsewhere)
+"""
+import argparse
+import importlib.util
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
+boot = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(boot)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xenkvm", required=True)
+    ap.add_argument("--kernel")
+    a = ap.parse_args()
+    det = subprocess.run([a.xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
+    if det != "pvm":
+        print(f"SKIP: this host's KVM is '{det}', not pvm")
+        return 77
+    kernel = a.kernel or boot.fetch_kernel()
+    if not kernel:
+        print("FAIL: cannot get Debian's kernel")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="xenkvm-tty-", dir="/tmp")
+    initrd = os.path.join(tmp, "initrd.cpio.gz")
+    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), initrd], check=True)
+
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen([a.xenkvm, "run", "--kernel", kernel, "--ramdisk", initrd,
+                          "--memory", "256", "--extra", "console=hvc0 loglevel=1",
+                          "--timeout", "120"],
+                         stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    buf = b""
+
+    def wait_for(pattern, timeout=60, start=0):
+        nonlocal buf
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = rx.search(buf, start)
+            if m:
+                return m
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    d = os.read(master, 65536)
+                except OSError:
+                    return None
+                sys.stdout.buffer.write(d)
+                sys.stdout.flush()
+                buf += d
+        return None
+
+    fails = []
+    if not wait_for(rb"Ctrl-\] stops the guest"):
+        fails.append("no hint about Ctrl-] on the terminal")
+    if not wait_for(rb"XENKVM-INIT: ready"):
+        fails.append("the guest never reached its init")
+    else:
+        time.sleep(1)
+        start = len(buf)
+        os.write(master, b"echo tty-$((6*7))-ok\r")
+        m = wait_for(rb"tty-42-ok", 30, start)
+        if not m:
+            fails.append("a command typed on the terminal did not run")
+        # exactly one echo of the typed line
+        time.sleep(0.5)
+        wait_for(rb"\Zx", 0.5)
+        echoes = buf[start:].count(b"echo tty-$((6*7))-ok")
+        if echoes != 1:
+            fails.append(f"the typed line was echoed {echoes} times, want 1")
+        # Ctrl-C is a byte for the guest now: its tty echoes it and the
+        # launcher keeps running.  (The initramfs shell ignores SIGINT: init
+        # starts it asynchronously, so ^C does not interrupt its commands.)
+        start = len(buf)
+        os.write(master, b"\x03")
+        if not wait_for(rb"\^C", 30, start):
+            fails.append("Ctrl-C did not reach the guest's terminal")
+        time.sleep(2)
+        if p.poll() is not None:
+            fails.append("Ctrl-C stopped the launcher")
+        os.write(master, b"\x1d")  # Ctrl-]
+    try:
+        rc = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+        fails.append("Ctrl-] did not stop the guest")
+    wait_for(rb"\Zx", 0.5)
+    if rc != 130:
+        fails.append(f"exit status {rc}, want 130 (stopped with Ctrl-])")
+    if termios.tcgetattr(slave) != before:
+        fails.append("the terminal's settings were not restored")
+    os.close(slave)
+    os.close(master)
+    subprocess.run(["rm", "-rf", tmp])
+    for f in fails:
+        print("FAIL: " + f)
+    print("PASS" if not fails else f"{len(fails)} failure(s)")
+    return 0 if not fails else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
