@@ -480,6 +480,27 @@ void xk_bus_remove(struct xk_dev *dev)
 		dev_destroy(dev);
 }
 
+void xk_bus_remove_now(struct xk_dev *dev)
+{
+	dev->removing = true;
+	dev_destroy(dev);
+}
+
+bool xk_dev_removing(const struct xk_dev *dev)
+{
+	return dev->removing;
+}
+
+struct xk_dev *xk_bus_next(struct xk_bus *bus, struct xk_dev *prev)
+{
+	return prev ? prev->next : bus->devs;
+}
+
+const char *xk_dev_type(const struct xk_dev *dev)
+{
+	return dev->ops->type;
+}
+
 /* ---- multi-page rings ---- */
 
 void xk_ring_read(const struct xk_ring_pages *r, size_t off, void *buf, size_t len)

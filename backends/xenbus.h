@@ -149,6 +149,16 @@ struct xk_dev *xk_bus_add(struct xk_bus *bus, const struct xk_devops *ops, uint3
  * Closing; the device is freed when the frontend has closed (or at once
  * if it never connected). */
 void xk_bus_remove(struct xk_dev *dev);
+/* Force the removal of a device xk_bus_remove() started whose frontend
+ * does not close (xl block-detach -f): disconnect, free, remove both
+ * directories without waiting for the guest. */
+void xk_bus_remove_now(struct xk_dev *dev);
+/* True once xk_bus_remove() was called for dev. */
+bool xk_dev_removing(const struct xk_dev *dev);
+/* The device after prev (NULL: the first), NULL at the end. */
+struct xk_dev *xk_bus_next(struct xk_bus *bus, struct xk_dev *prev);
+/* Its type (ops->type). */
+const char *xk_dev_type(const struct xk_dev *dev);
 /* The env the bus was made with. */
 const struct xk_bus_env *xk_bus_env(const struct xk_bus *bus);
 /* Find a device by type and devid (NULL if none). */

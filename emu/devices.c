@@ -243,6 +243,31 @@ static int setup_xenstore(struct xk_devices *d)
 	return 0;
 }
 
+/* One disk in xl syntax: the same path at start (--disk) and hot-plug. */
+static int add_disk(struct xk_devices *d, const char *spec)
+{
+	struct xk_disk_spec s;
+
+	if (xk_disk_spec_parse(spec, &s))
+		return -1;
+	if (xk_bus_find(d->bus, "vbd", s.devid)) {
+		xk_err("disk '%s': %s is already attached", spec, s.vdev);
+		xk_disk_spec_free(&s);
+		return -1;
+	}
+	struct xk_blk_config cfg = {
+	    .path = s.target,
+	    .format = s.format,
+	    .vdev = s.vdev,
+	    .devid = s.devid,
+	    .readonly = s.readonly,
+	    .cdrom = s.cdrom,
+	};
+	struct xk_dev *dev = xk_blk_add(d->bus, &cfg);
+	xk_disk_spec_free(&s);
+	return dev ? 0 : -1;
+}
+
 static int setup_bus(struct xk_devices *d)
 {
 	struct xk_vm *vm = d->vm;
@@ -262,20 +287,7 @@ static int setup_bus(struct xk_devices *d)
 	if (!d->bus)
 		return -1;
 	for (unsigned i = 0; i < vm->opt.nr_disks; i++) {
-		struct xk_disk_spec s;
-		if (xk_disk_spec_parse(vm->opt.disk[i], &s))
-			return -1;
-		struct xk_blk_config cfg = {
-		    .path = s.target,
-		    .format = s.format,
-		    .vdev = s.vdev,
-		    .devid = s.devid,
-		    .readonly = s.readonly,
-		    .cdrom = s.cdrom,
-		};
-		struct xk_dev *dev = xk_blk_add(d->bus, &cfg);
-		xk_disk_spec_free(&s);
-		if (!dev)
+		if (add_disk(d, vm->opt.disk[i]))
 			return -1;
 	}
 	/* vifs are numbered in command-line order, as xl does. */
@@ -285,6 +297,148 @@ static int setup_bus(struct xk_devices *d)
 			return -1;
 	}
 	return 0;
+}
+#endif
+
+#ifdef HAVE_XENSTORED
+#define XK_HOTPLUG_MAX_VIFS 64
+
+int xk_devices_attach(struct xk_devices *d, const char *kind, const char *spec)
+{
+	if (!strcmp(kind, "vbd"))
+		return add_disk(d, spec);
+	if (strcmp(kind, "vif"))
+		return -1;
+	struct xk_vif_config cfg;
+	if (xk_vif_spec_parse(spec, &cfg))
+		return -1;
+	/* The lowest free devid, as xl picks for network-attach. */
+	uint32_t devid = 0;
+	while (devid < XK_HOTPLUG_MAX_VIFS && xk_bus_find(d->bus, "vif", devid))
+		devid++;
+	if (devid == XK_HOTPLUG_MAX_VIFS) {
+		xk_err("vif '%s': the guest has %d network interfaces already", spec,
+		       XK_HOTPLUG_MAX_VIFS);
+		return -1;
+	}
+	return xk_vif_add(d->bus, devid, &cfg) ? 0 : -1;
+}
+
+/* A vif's MAC as the backend wrote it equals text (case-insensitive). */
+static bool vif_mac_is(struct xk_dev *dev, const char *text)
+{
+	char *mac = xk_dev_be_read(dev, "mac");
+	bool eq = mac && !strcasecmp(mac, text);
+
+	free(mac);
+	return eq;
+}
+
+int xk_devices_detach_start(struct xk_devices *d, const char *kind, const char *id, uint32_t *devid)
+{
+	struct xk_dev *dev = NULL;
+	bool vbd = !strcmp(kind, "vbd");
+	char *end;
+
+	errno = 0;
+	unsigned long n = strtoul(id, &end, 10);
+	bool number = *id >= '0' && *id <= '9' && !*end && !errno && n <= UINT32_MAX;
+	if (vbd) {
+		int64_t v = number ? (int64_t)n : xk_vdev_to_devid(id);
+		if (v >= 0)
+			dev = xk_bus_find(d->bus, "vbd", (uint32_t)v);
+		else {
+			xk_err("block-detach: '%s' is not a virtual device (xvdX, hdX, sdX, dN) or "
+			       "a devid",
+			       id);
+			return -1;
+		}
+	} else if (number) {
+		dev = xk_bus_find(d->bus, "vif", (uint32_t)n);
+	} else {
+		for (struct xk_dev *x = xk_bus_next(d->bus, NULL); x && !dev;
+		     x = xk_bus_next(d->bus, x))
+			if (!strcmp(xk_dev_type(x), "vif") && vif_mac_is(x, id))
+				dev = x;
+	}
+	if (!dev) {
+		xk_err("%s: the guest has no %s %s", vbd ? "block-detach" : "network-detach",
+		       vbd ? "disk" : "network interface", id);
+		return -1;
+	}
+	*devid = xk_dev_devid(dev);
+	if (xk_dev_removing(dev))
+		return 0;   /* a detach is under way already: wait for it too */
+	xk_bus_remove(dev); /* may free dev */
+	return 0;
+}
+
+bool xk_devices_present(struct xk_devices *d, const char *kind, uint32_t devid)
+{
+	return xk_bus_find(d->bus, kind, devid) != NULL;
+}
+
+void xk_devices_remove_now(struct xk_devices *d, const char *kind, uint32_t devid)
+{
+	struct xk_dev *dev = xk_bus_find(d->bus, kind, devid);
+
+	if (dev)
+		xk_bus_remove_now(dev);
+}
+
+void xk_devices_list(struct xk_devices *d, const char *kind, FILE *f)
+{
+	bool vbd = !strcmp(kind, "vbd");
+
+	fprintf(f, vbd ? "Vdev  Devid  BE-state  FE-state  Mode  Target\n"
+		       : "Idx  BE-state  FE-state  Mac\n");
+	for (struct xk_dev *x = xk_bus_next(d->bus, NULL); x; x = xk_bus_next(d->bus, x)) {
+		if (strcmp(xk_dev_type(x), kind))
+			continue;
+		char *fe = xk_dev_fe_read(x, "state");
+		if (vbd) {
+			char *dev = xk_dev_be_read(x, "dev"), *mode = xk_dev_be_read(x, "mode");
+			char *params = xk_dev_be_read(x, "params");
+			fprintf(f, "%-5s %-6u %-9d %-9s %-5s %s\n", dev ? dev : "?",
+				xk_dev_devid(x), (int)xk_dev_state(x), fe ? fe : "-",
+				mode ? mode : "?", params ? params : "?");
+			free(dev);
+			free(mode);
+			free(params);
+		} else {
+			char *mac = xk_dev_be_read(x, "mac");
+			fprintf(f, "%-4u %-9d %-9s %s\n", xk_dev_devid(x), (int)xk_dev_state(x),
+				fe ? fe : "-", mac ? mac : "?");
+			free(mac);
+		}
+		free(fe);
+	}
+}
+
+#else
+int xk_devices_attach(struct xk_devices *d, const char *kind, const char *spec)
+{
+	xk_err("built without the xenstore daemon: no hot-plug");
+	return -1;
+}
+
+int xk_devices_detach_start(struct xk_devices *d, const char *kind, const char *id, uint32_t *devid)
+{
+	xk_err("built without the xenstore daemon: no hot-plug");
+	return -1;
+}
+
+bool xk_devices_present(struct xk_devices *d, const char *kind, uint32_t devid)
+{
+	return false;
+}
+
+void xk_devices_remove_now(struct xk_devices *d, const char *kind, uint32_t devid)
+{
+}
+
+void xk_devices_list(struct xk_devices *d, const char *kind, FILE *f)
+{
 }
 #endif
 

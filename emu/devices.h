@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct xk_vm;
 struct event_base;
@@ -44,6 +45,20 @@ struct xk_devices;
 struct xk_devices *xk_devices_new(struct xk_vm *vm, struct event_base *base);
 /* The console's pty (--console pty), else NULL. */
 const char *xk_devices_console_pty(const struct xk_devices *d);
+/*
+ * Hot-plug (the control socket, control.c).  Errors go to stderr as
+ * one-line messages, like --disk/--vif at start.  kind: "vbd" or "vif".
+ * attach: 0, or -1.  detach_start: find id (vbd: a vdev or a devid; vif: a
+ * devid or a MAC) and start the closing handshake; *devid is set; 0, or -1.
+ * present: whether kind/devid is still on the bus.  remove_now: force it.
+ * list: one line per device into f.
+ */
+int xk_devices_attach(struct xk_devices *d, const char *kind, const char *spec);
+int xk_devices_detach_start(struct xk_devices *d, const char *kind, const char *id,
+			    uint32_t *devid);
+bool xk_devices_present(struct xk_devices *d, const char *kind, uint32_t devid);
+void xk_devices_remove_now(struct xk_devices *d, const char *kind, uint32_t devid);
+void xk_devices_list(struct xk_devices *d, const char *kind, FILE *f);
 /* Tears devices down (drains the console). */
 void xk_devices_free(struct xk_devices *d);
 

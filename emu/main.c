@@ -17,6 +17,7 @@
 #include "devices.h"
 #include "backend.h"
 #include "runtime.h"
+#include "control.h"
 
 #ifdef HAVE_XENSTORED
 #include "xenstored.h"
@@ -52,6 +53,13 @@ static void usage(FILE *f)
 	      "  console    attach this terminal to a running guest's pty console\n"
 	      "  list       list running guests (name, pid, console)\n"
 	      "  detect     print this host's kind of KVM: hw, pvm or none\n"
+	      "  block-attach NAME|PID DISKSPEC        hot-plug a disk (xl disk syntax)\n"
+	      "  block-detach [-f] NAME|PID VDEV       hot-unplug it: waits up to 10 s for the\n"
+	      "                                        guest to let go; -f: without waiting\n"
+	      "  block-list NAME|PID                   the guest's disks\n"
+	      "  network-attach NAME|PID VIFSPEC       hot-plug a vif (xl vif syntax)\n"
+	      "  network-detach [-f] NAME|PID DEVID|MAC  hot-unplug it\n"
+	      "  network-list NAME|PID                 the guest's vifs\n"
 #ifdef HAVE_XENSTORED
 	      "  xenstored  run a standalone xenstore daemon (see xenkvm xenstored --help)\n"
 #endif
@@ -177,7 +185,7 @@ static bool name_in_use(const char *name)
 }
 
 /* Say where a pty console is, and write the run file xenkvm console reads. */
-static char *register_guest(struct xk_vm *vm, struct xk_devices *d)
+static char *register_guest(struct xk_vm *vm, struct xk_devices *d, const char *control)
 {
 	static const char *const modes[] = {"stdio", "pty", "none"};
 	struct xk_run_info ri = {.pid = (long)getpid()};
@@ -185,6 +193,8 @@ static char *register_guest(struct xk_vm *vm, struct xk_devices *d)
 
 	snprintf(ri.name, sizeof(ri.name), "%s", vm->opt.name ? vm->opt.name : XK_DEFAULT_NAME);
 	snprintf(ri.console, sizeof(ri.console), "%s", modes[vm->opt.console_mode]);
+	if (control)
+		snprintf(ri.control, sizeof(ri.control), "%s", control);
 	if (pty) {
 		snprintf(ri.pty, sizeof(ri.pty), "%s", pty);
 		xk_err("console on %s (xenkvm console %s)", pty, vm->opt.name ? vm->opt.name : pty);
@@ -371,6 +381,7 @@ static int cmd_run(int argc, char **argv)
 
 	int rc = XK_EXIT_ERROR;
 	char *run_file = NULL;
+	struct xk_control *control = NULL;
 	struct loop l = {.vm = &vm};
 	struct event *evs[5] = {NULL};
 	if (vm.stop_fd < 0 || xk_kvm_open(&vm) || xk_domain_build(&vm) || setup_doorbell(&vm))
@@ -386,7 +397,8 @@ static int cmd_run(int argc, char **argv)
 	l.devices = xk_devices_new(&vm, l.base);
 	if (!l.devices)
 		goto out;
-	run_file = register_guest(&vm, l.devices);
+	control = xk_control_new(l.base, l.devices);
+	run_file = register_guest(&vm, l.devices, xk_control_path(control));
 	evs[0] = event_new(l.base, vm.stop_fd, EV_READ | EV_PERSIST, on_stop, &l);
 	evs[1] = evsignal_new(l.base, SIGINT, on_signal, &l);
 	evs[2] = evsignal_new(l.base, SIGTERM, on_signal, &l);
@@ -442,6 +454,7 @@ static int cmd_run(int argc, char **argv)
 			}
 		}
 out:
+	xk_control_free(control); /* before the devices it reaches */
 	xk_devices_free(l.devices); /* drains the console's last output */
 	xk_runtime_unregister(run_file);
 	for (int i = 0; i < 5; i++)
@@ -468,6 +481,10 @@ int main(int argc, char **argv)
 		return xk_cmd_console(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list"))
 		return xk_cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "block-attach") || !strcmp(cmd, "block-detach") ||
+	    !strcmp(cmd, "block-list") || !strcmp(cmd, "network-attach") ||
+	    !strcmp(cmd, "network-detach") || !strcmp(cmd, "network-list"))
+		return xk_cmd_hotplug(argc - 1, argv + 1);
 #ifdef HAVE_XENSTORED
 	if (!strcmp(cmd, "xenstored"))
 		return xk_xenstored_main(argc - 1, argv + 1);

@@ -155,6 +155,8 @@ static bool read_run_file(const char *path, long pid, struct xk_run_info *ri)
 		return false;
 	if (!json_str(js, "pty", ri->pty, sizeof(ri->pty)))
 		ri->pty[0] = 0;
+	if (!json_str(js, "control", ri->control, sizeof(ri->control)))
+		ri->control[0] = 0;
 	return true;
 }
 
@@ -231,6 +233,8 @@ char *xk_runtime_register(const struct xk_run_info *ri, bool quiet)
 	json_put_str(f, "console", ri->console, false);
 	if (ri->pty[0])
 		json_put_str(f, "pty", ri->pty, false);
+	if (ri->control[0])
+		json_put_str(f, "control", ri->control, false);
 	boot_id(id, sizeof(id));
 	json_put_str(f, "boot_id", id, true);
 	fputs("}\n", f);

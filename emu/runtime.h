@@ -19,8 +19,9 @@
 struct xk_run_info {
 	char name[XK_NAME_MAX + 1];
 	long pid;
-	char console[8]; /* stdio, pty, none */
-	char pty[64];	 /* pty mode: the slave's path */
+	char console[8];   /* stdio, pty, none */
+	char pty[64];	   /* pty mode: the slave's path */
+	char control[108]; /* the control socket (hot-plug), "" if none */
 };
 
 /* A usable --name: 1..64 of [A-Za-z0-9_.-], starting with a letter or

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Hot-plug of a disk and a vif into a running Debian guest (pvm).
+
+usage: hotplug.py --xenkvm PATH [--platform pvm] [--kernel VMLINUZ] [--timeout S]
+
+The guest boots with no devices but xen-blkfront and xen-netfront loaded
+from its initramfs.  Through the launcher's control socket (xenkvm
+block-attach and friends) the test attaches a raw image as xvdb (the guest
+sees /sys/block/xvdb appear and writes to it), detaches it (the device goes
+away in the guest, the launcher keeps running, the host reads the bytes
+written), attaches a slirp vif (udhcpc gets 10.0.2.15) and detaches it by
+MAC.  Errors: an unknown guest, a bad spec, a duplicate vdev, a detach of a
+device the guest does not have, malformed lines on the socket.  After
+poweroff the socket and the run file are gone.
+Exit: 0 pass, 1 fail, 77 skip.
+"""
+import argparse
+import glob
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+EXIT_SKIP = 77
+MAC = "00:16:3e:4a:11:02"
+
+spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
+boot = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(boot)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xenkvm", required=True)
+    ap.add_argument("--platform", default="pvm", choices=["pvm"])
+    ap.add_argument("--kernel")
+    ap.add_argument("--timeout", type=int, default=300)
+    a = ap.parse_args()
+
+    xenkvm = os.path.abspath(a.xenkvm)
+    det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
+    if det != a.platform:
+        print(f"SKIP: this host's KVM is '{det}', not {a.platform}")
+        return EXIT_SKIP
+    kernel = a.kernel or boot.fetch_kernel()
+    if not kernel:
+        print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
+        return 1
+    kdir = os.path.dirname(os.path.dirname(os.path.abspath(kernel)))
+    tmp = tempfile.mkdtemp(prefix="xenkvm-hotplug-", dir="/tmp")
+    try:
+        return run(a, xenkvm, kernel, kdir, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(a, xenkvm, kernel, kdir, tmp):
+    rundir = os.path.join(tmp, "run")
+    os.environ["XENKVM_RUNTIME_DIR"] = rundir
+    raw_img = os.path.join(tmp, "raw.img")
+    with open(raw_img, "wb") as f:
+        f.truncate(8 << 20)
+    initrd = os.path.join(tmp, "initrd.cpio.gz")
+    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), "--modules",
+                    "xen-blkfront,xen-netfront", "--kernel-dir", kdir, initrd,
+                    os.path.join(HERE, "udhcpc-script")], check=True)
+    name = f"hotplug-{os.getpid()}"
+    cmd = [xenkvm, "run", "--platform", a.platform, "--kernel", kernel, "--ramdisk", initrd,
+           "--memory", "512", "--extra", "console=hvc0 loglevel=4", "--timeout", str(a.timeout),
+           "--name", name]
+    print("running: " + " ".join(cmd), flush=True)
+    g = boot.Guest(cmd)
+    fails = []
+    st = {"pos": 0, "retried": 0, "n": 0}
+
+    def xk(*args):
+        r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=60)
+        print(f"$ xenkvm {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
+        return r
+
+    def step(name_, c, want, timeout=60):
+        out = None
+        for attempt in (0, 1):
+            tag = f"{st['n']}x{attempt}"
+            g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
+            m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", timeout, st["pos"])
+            if not m:
+                break
+            st["pos"] = m.end()
+            out = m.group(1).decode(errors="replace").replace("\r", "").strip()
+            # KNOWN BUG (pvm, see debian-boot.py): a busybox segfault reruns
+            # the step once (the steps are idempotent).
+            if attempt == 0 and st["retried"] < 2 and "Segmentation fault" in out:
+                st["retried"] += 1
+                print(f"KNOWN BUG (pvm): a process segfaulted in step {name_}; "
+                      "running the step again", flush=True)
+                continue
+            break
+        st["n"] += 1
+        if out is None:
+            fails.append(f"step {name_}: no output")
+            return None
+        if not re.search(want, out):
+            fails.append(f"step {name_} ({c!r}): got {out!r}, want /{want}/")
+            return None
+        return out
+
+    def expect_err(what, r, pattern):
+        if r.returncode == 0 or not re.search(pattern, r.stderr):
+            fails.append(f"{what}: rc {r.returncode}, stderr {r.stderr!r}, want /{pattern}/")
+
+    def wait_dev(path, present):
+        test = "-e" if present else "! -e"
+        return (f"i=0; while [ $i -lt 100 ] && ! [ {test} {path} ]; do sleep 0.1; i=$((i+1)); "
+                f"done; [ {test} {path} ] && echo ok")
+
+    written = None
+    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
+        fails.append("no shell: the guest never reached its init")
+    else:
+        # The run file names the control socket, mode 0600.
+        runs = [json.load(open(p)) for p in glob.glob(os.path.join(rundir, "*.json"))]
+        ctl = runs[0].get("control") if runs else None
+        if not ctl or not os.path.exists(ctl):
+            fails.append(f"no control socket in the run file: {runs}")
+        elif stat.S_IMODE(os.stat(ctl).st_mode) != 0o600:
+            fails.append(f"{ctl}: mode {oct(os.stat(ctl).st_mode)}, want 0600")
+        else:
+            # Hostile lines: an error answer each, the launcher lives on.
+            for line in [b"bogus\n", b"block-attach\n", b"block-detach -f\n",
+                         b"block-\x01attach x\n", b"A" * 5000 + b"\n",
+                         b"network-detach 00:zz\n", b"block-list extra\n"]:
+                s = socket.socket(socket.AF_UNIX)
+                s.settimeout(20)
+                s.connect(ctl)
+                s.sendall(line)
+                ans = b""
+                try:
+                    while True:
+                        d = s.recv(4096)
+                        if not d:
+                            break
+                        ans += d
+                except OSError:
+                    pass
+                s.close()
+                if not ans.startswith(b"ERR\n"):
+                    fails.append(f"control line {line[:40]!r}: answer {ans!r}, want ERR")
+
+        expect_err("attach to an unknown guest",
+                   xk("block-attach", "no-such-guest", f"{raw_img},raw,xvdb,w"),
+                   r"no running guest")
+        expect_err("a bad spec", xk("block-attach", name, f"{raw_img},raw,qqq9,w"),
+                   r"not a virtual device")
+        expect_err("a missing image", xk("block-attach", name, f"{tmp}/nope.img,raw,xvdb,w"),
+                   r"nope\.img")
+        expect_err("detach of an absent disk", xk("block-detach", name, "xvdq"), r"no disk xvdq")
+
+        r = xk("block-attach", name, f"format=raw,vdev=xvdb,access=rw,target={raw_img}")
+        if r.returncode != 0:
+            fails.append(f"block-attach failed: {r.stderr}")
+        else:
+            expect_err("a duplicate vdev", xk("block-attach", name, f"{raw_img},raw,xvdb,r"),
+                       r"already attached")
+            l = xk("block-list", name)
+            if l.returncode != 0 or not re.search(r"(?m)^xvdb\s+51728\s", l.stdout):
+                fails.append(f"block-list: {l.stdout!r}")
+            if step("xvdb-appears", wait_dev("/sys/block/xvdb", True) +
+                    " && cat /sys/block/xvdb/size", r"ok\s+16384"):
+                out = step("xvdb-write",
+                           "dd if=/dev/urandom of=/tmp/r bs=4k count=256 2>/dev/null;"
+                           " dd if=/tmp/r of=/dev/xvdb bs=64k conv=fsync 2>/dev/null;"
+                           " md5sum < /tmp/r", r"^[0-9a-f]{32}")
+                if out:
+                    written = out.split()[0]
+            r = xk("block-detach", name, "xvdb")
+            if r.returncode != 0:
+                fails.append(f"block-detach failed: {r.stderr}")
+            step("xvdb-gone", wait_dev("/sys/block/xvdb", False), r"^ok$")
+            l = xk("block-list", name)
+            if "xvdb" in l.stdout:
+                fails.append(f"block-list after detach: {l.stdout!r}")
+            if written:
+                with open(raw_img, "rb") as f:
+                    host = hashlib.md5(f.read(1 << 20)).hexdigest()
+                if host != written:
+                    fails.append(f"raw image: host md5 {host}, guest wrote {written}")
+            # attach again after the detach: the vdev is free
+            r = xk("block-attach", name, f"{raw_img},raw,xvdb,r")
+            if r.returncode != 0:
+                fails.append(f"second block-attach failed: {r.stderr}")
+            else:
+                step("xvdb-again", wait_dev("/sys/block/xvdb", True) +
+                     " && cat /sys/block/xvdb/ro", r"ok\s+1")
+                r = xk("block-detach", name, "51728")
+                if r.returncode != 0:
+                    fails.append(f"block-detach by devid failed: {r.stderr}")
+                step("xvdb-gone-again", wait_dev("/sys/block/xvdb", False), r"^ok$")
+
+        expect_err("a bad vif spec", xk("network-attach", name, "mac=zz:16"), r"mac")
+        r = xk("network-attach", name, f"mac={MAC}")
+        if r.returncode != 0:
+            fails.append(f"network-attach failed: {r.stderr}")
+        else:
+            l = xk("network-list", name)
+            if MAC not in l.stdout:
+                fails.append(f"network-list: {l.stdout!r}")
+            step("eth0-appears", wait_dev("/sys/class/net/eth0", True) +
+                 " && cat /sys/class/net/eth0/address", re.escape(MAC))
+            step("dhcp", "udhcpc -i eth0 -n -q -t 5 -s /bin/udhcpc-script 2>&1 | grep lease:",
+                 r"lease: 10\.0\.2\.15 router 10\.0\.2\.2", 90)
+            r = xk("network-detach", name, MAC.upper())
+            if r.returncode != 0:
+                fails.append(f"network-detach failed: {r.stderr}")
+            step("eth0-gone", wait_dev("/sys/class/net/eth0", False), r"^ok$")
+        step("splats", "dmesg | grep -E 'Oops|BUG:|WARNING: CPU:|Call Trace' || echo clean",
+             r"\Aclean\Z")
+        g.send("poweroff -f")
+    try:
+        rc = g.p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        g.p.kill()
+        rc = g.p.wait()
+        fails.append("the guest did not power off")
+    g.t.join(5)
+    if not fails and rc != 0:
+        fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
+    left = os.listdir(rundir) if os.path.isdir(rundir) else []
+    if left:
+        fails.append(f"left in the runtime dir after exit: {left}")
+    for f in fails:
+        print("FAIL: " + f)
+    print("PASS" if not fails else f"{len(fails)} failure(s)")
+    return 0 if not fails else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
