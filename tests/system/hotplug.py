@@ -206,6 +206,27 @@ def run(a, xenkvm, kernel, kdir, tmp):
                 if r.returncode != 0:
                     fails.append(f"block-detach by devid failed: {r.stderr}")
                 step("xvdb-gone-again", wait_dev("/sys/block/xvdb", False), r"^ok$")
+            # Detach while a guest process holds the disk open: either the
+            # guest lets go (Linux 6.1's blkfront marks the disk dead) or
+            # the detach fails after its timeout with a clear error and
+            # -f removes it; the launcher runs on either way.
+            r = xk("block-attach", name, f"{raw_img},raw,xvdc,w")
+            if r.returncode != 0:
+                fails.append(f"block-attach xvdc failed: {r.stderr}")
+            elif step("xvdc-held", wait_dev("/sys/block/xvdc", True) +
+                      " && (sleep 600 < /dev/xvdc &) && sleep 0.5 && echo held", r"ok\s+held"):
+                r = xk("block-detach", name, "xvdc")
+                if r.returncode != 0:
+                    if not re.search(r"did not release .* -f", r.stderr):
+                        fails.append(f"held detach: unclear error {r.stderr!r}")
+                    r = xk("block-detach", "-f", name, "xvdc")
+                    if r.returncode != 0:
+                        fails.append(f"block-detach -f failed: {r.stderr}")
+                print(f"held disk: detach {'forced' if '-f' in r.args else 'released'}",
+                      flush=True)
+                step("xvdc-gone", wait_dev("/sys/block/xvdc", False), r"^ok$")
+                if "xvdc" in xk("block-list", name).stdout:
+                    fails.append("xvdc still listed after its detach")
 
         expect_err("a bad vif spec", xk("network-attach", name, "mac=zz:16"), r"mac")
         r = xk("network-attach", name, f"mac={MAC}")
