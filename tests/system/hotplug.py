@@ -12,7 +12,10 @@ away in the guest, the launcher keeps running, the host reads the bytes
 written), attaches a slirp vif (udhcpc gets 10.0.2.15) and detaches it by
 MAC.  Errors: an unknown guest, a bad spec, a duplicate vdev, a detach of a
 device the guest does not have, malformed lines on the socket.  After
-poweroff the socket and the run file are gone.
+poweroff the socket and the run file are gone.  A second boot without
+xen-blkfront: a disk whose frontend never starts detaches at once; one the
+host fakes as Connected (dom0 writes its state through --xenstore-socket)
+never closes, so block-detach fails after its 10 s timeout and -f removes it.
 Exit: 0 pass, 1 fail, 77 skip.
 """
 import argparse
@@ -256,6 +259,8 @@ def run(a, xenkvm, kernel, kdir, tmp):
     g.t.join(5)
     if not fails and rc != 0:
         fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
+    if not fails:
+        stuck_frontend(a, xenkvm, kernel, tmp, raw_img, fails)
     left = os.listdir(rundir) if os.path.isdir(rundir) else []
     if left:
         fails.append(f"left in the runtime dir after exit: {left}")
@@ -263,6 +268,68 @@ def run(a, xenkvm, kernel, kdir, tmp):
         print("FAIL: " + f)
     print("PASS" if not fails else f"{len(fails)} failure(s)")
     return 0 if not fails else 1
+
+
+def stuck_frontend(a, xenkvm, kernel, tmp, raw_img, fails):
+    """A guest without xen-blkfront: a frontend that never starts goes at
+    once; one the host fakes as Connected (dom0 writes its state) never
+    closes: the detach fails after its timeout, -f removes it."""
+    if not shutil.which("xenstore-write"):
+        print("SKIP (part): no xenstore-write for the stuck-frontend case")
+        return
+    initrd = os.path.join(tmp, "plain.cpio.gz")
+    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), initrd], check=True)
+    sock = os.path.join(tmp, "xs.sock")
+    name = f"hotplug-stuck-{os.getpid()}"
+    cmd = [xenkvm, "run", "--platform", a.platform, "--kernel", kernel, "--ramdisk", initrd,
+           "--memory", "256", "--extra", "console=hvc0 loglevel=4", "--timeout", str(a.timeout),
+           "--name", name, "--xenstore-socket", sock]
+    print("running: " + " ".join(cmd), flush=True)
+    g = boot.Guest(cmd)
+    xsenv = dict(os.environ, XENSTORED_PATH=sock)
+
+    def xk(*args):
+        r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=60)
+        print(f"$ xenkvm {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
+        return r
+
+    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
+        fails.append("stuck: the guest never reached its init")
+    else:
+        r = xk("block-attach", name, f"{raw_img},raw,xvdb,w")
+        r2 = xk("block-detach", name, "xvdb")
+        if r.returncode or r2.returncode:
+            fails.append(f"stuck: attach/detach without a driver: {r.stderr}{r2.stderr}")
+        r = xk("block-attach", name, f"{raw_img},raw,xvdb,w")
+        w = subprocess.run(["xenstore-write", "/local/domain/1/device/vbd/51728/state", "4"],
+                           env=xsenv, capture_output=True, text=True)
+        if r.returncode or w.returncode:
+            fails.append(f"stuck: attach, fake Connected: {r.stderr}{w.stderr}")
+        else:
+            r = xk("block-detach", name, "xvdb")
+            if r.returncode == 0 or not re.search(r"did not release .*-f", r.stderr):
+                fails.append(f"stuck: detach rc {r.returncode} {r.stderr!r}, want a timeout error")
+            if "xvdb" not in xk("block-list", name).stdout:
+                fails.append("stuck: xvdb gone after a failed detach")
+            r = xk("block-detach", "-f", name, "xvdb")
+            if r.returncode:
+                fails.append(f"stuck: block-detach -f: {r.stderr}")
+            if "xvdb" in xk("block-list", name).stdout:
+                fails.append("stuck: xvdb listed after -f")
+            rd = subprocess.run(["xenstore-read", "/local/domain/0/backend/vbd/1/51728/state"],
+                                env=xsenv, capture_output=True, text=True)
+            if rd.returncode == 0:
+                fails.append("stuck: the backend directory outlived -f")
+        g.send("poweroff -f")
+    try:
+        rc = g.p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        g.p.kill()
+        rc = g.p.wait()
+        fails.append("stuck: the guest did not power off")
+    g.t.join(5)
+    if rc != 0:
+        fails.append(f"stuck: xenkvm exited {rc}, want 0")
 
 
 if __name__ == "__main__":
