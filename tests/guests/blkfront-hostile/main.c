@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A hostile blkfront against the launcher's blkback (run with a scratch
+ * disk as xvda, see meson.build): it connects vbd 51712 by hand (grant
+ * table, one-page ring, an unbound port for domain 0, the xenstore keys
+ * through lib/xs.c) and sends requests one at a time, each answered before
+ * the next goes out: a good write and read-back first, then grant refs
+ * outside the table, never granted, granted read-only for a read (the
+ * backend would write guest memory) or granted to another domain; too many
+ * and zero segments; first_sect > last_sect and last_sect > 7; sector
+ * ranges past the end of the disk or wrapping around; an unknown
+ * operation; indirect requests with a bad indirect page, too many or zero
+ * segments, a bad segment gref or a bad inner operation.  Each must get
+ * BLKIF_RSP_ERROR (BLKIF_RSP_EOPNOTSUPP for the unknown operation) with its
+ * id and the ring goes on: a good indirect read and a good read-back still
+ * work.  Then an impossible req_prod (more than a ring's worth outstanding)
+ * ends the connection (backend Closing, with a launcher message), and closing and
+ * connecting again gives a ring that serves good requests.  Every answer
+ * means the launcher is still alive (docs/devices.md, "Hostile frontends").
+ */
+#include "xkg.h"
+#include <xen/grant_table.h>
+#include <xen/io/blkif.h>
+#include <xen/io/xenbus.h>
+
+const char test_title[] = "blkfront-hostile: bad grants, bad segments, bad sectors, ring overflow";
+
+#define RING_ENTRIES __CONST_RING_SIZE(blkif, XKG_PAGE_SIZE)
+#define VBD	     "device/vbd/51712"
+
+enum {
+	REF_RING = 8,
+	REF_DATA = 10, /* 10..13: data pages, writable */
+	NDATA = 4,
+	REF_IND = 14,	  /* indirect segment page (read-only grant) */
+	REF_RO = 15,	  /* data[3], read-only */
+	REF_OTHER = 16,	  /* data[2], granted to domain 5 */
+	REF_UNUSED = 400, /* inside the table, never granted */
+	REF_OUTSIDE = 100000,
+};
+
+static char gnt_va[XKG_PAGE_SIZE] __aligned(4096);
+static uint8_t ring_page[XKG_PAGE_SIZE] __aligned(4096);
+#define sring (*(blkif_sring_t *)ring_page)
+static uint8_t data[NDATA][XKG_PAGE_SIZE] __aligned(4096);
+static struct blkif_request_segment
+    ind_page[XKG_PAGE_SIZE / sizeof(struct blkif_request_segment)] __aligned(4096);
+static grant_entry_v1_t *gnt;
+static RING_IDX req_prod;
+static uint32_t port;
+static char be_path[128];
+static uint64_t disk_sectors;
+static uint64_t next_id = 1000;
+
+static void grant(unsigned ref, const void *page, domid_t dom, bool ro)
+{
+	gnt[ref].flags = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	gnt[ref].domid = dom;
+	gnt[ref].frame = (uint32_t)xkg_virt_to_mfn((void *)page);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	gnt[ref].flags = GTF_permit_access | (ro ? GTF_readonly : 0);
+}
+
+static void kick(void)
+{
+	struct evtchn_send s = {.port = port};
+	HYPERVISOR_event_channel_op(EVTCHNOP_send, &s);
+}
+
+static bool wait_idx_for(volatile RING_IDX *idx, RING_IDX want, unsigned long tries)
+{
+	for (unsigned long i = 0; i < tries; i++) {
+		if ((int32_t)(*idx - want) >= 0)
+			return true;
+		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+	}
+	return false;
+}
+
+static void fe_write(const char *key, const char *fmt, unsigned long v)
+{
+	char path[96], val[32];
+	snprintf(path, sizeof(path), VBD "/%s", key);
+	snprintf(val, sizeof(val), fmt, v);
+	CHECK_EQ(xkg_xs_write(path, val), 0, path);
+}
+
+static long be_read_num(const char *key)
+{
+	char path[160], buf[32];
+	snprintf(path, sizeof(path), "%s/%s", be_path, key);
+	if (xkg_xs_read(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	long v = 0;
+	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	return v;
+}
+
+static long be_state(void)
+{
+	return be_read_num("state");
+}
+
+static bool wait_be_state(long want)
+{
+	for (int i = 0; i < 20000; i++) {
+		if (be_state() == want)
+			return true;
+		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
+	}
+	return false;
+}
+
+/* A fresh ring, the keys, Connected. */
+static void connect(void)
+{
+	memset(ring_page, 0, sizeof(ring_page));
+	SHARED_RING_INIT(&sring);
+	req_prod = 0;
+	fe_write("ring-ref", "%lu", REF_RING);
+	fe_write("event-channel", "%lu", port);
+	CHECK_EQ(xkg_xs_write(VBD "/protocol", "x86_64-abi"), 0, "protocol");
+	fe_write("state", "%lu", XenbusStateInitialised);
+	CHECK(wait_be_state(XenbusStateConnected), "backend did not connect (state %ld)",
+	      be_state());
+}
+
+static void close_and_reopen(void)
+{
+	fe_write("state", "%lu", XenbusStateClosing);
+	CHECK(wait_be_state(XenbusStateClosing), "backend not Closing");
+	fe_write("state", "%lu", XenbusStateClosed);
+	CHECK(wait_be_state(XenbusStateClosed), "backend not Closed");
+	fe_write("state", "%lu", XenbusStateInitialising);
+	CHECK(wait_be_state(XenbusStateInitWait), "backend not back in InitWait");
+	connect();
+}
+
+/* Put one raw request in the ring, push, kick; wait for its answer and
+ * return its status (or 1 when nothing came). */
+static int submit(const char *what, const void *req)
+{
+	RING_IDX r0 = sring.rsp_prod;
+	uint64_t id;
+
+	memcpy(&id, (const uint8_t *)req + 8, sizeof(id)); /* id: same offset in every kind */
+	memcpy(&sring.ring[req_prod % RING_ENTRIES].req, req, sizeof(struct blkif_request));
+	req_prod++;
+	__atomic_store_n(&sring.req_prod, req_prod, __ATOMIC_RELEASE);
+	kick();
+	if (!wait_idx_for(&sring.rsp_prod, r0 + 1, 3000000UL)) {
+		xkg_fail("%s: no response (backend state %ld)", what, be_state());
+		return 1;
+	}
+	blkif_response_t rsp = sring.ring[r0 % RING_ENTRIES].rsp;
+	CHECK(rsp.id == id, "%s: response id %lu, expected %lu", what, (unsigned long)rsp.id,
+	      (unsigned long)id);
+	CHECK(sring.rsp_prod == r0 + 1, "%s: %u responses to one request", what,
+	      sring.rsp_prod - r0);
+	return rsp.status;
+}
+
+static void expect(const char *what, const void *req, int want)
+{
+	int st = submit(what, req);
+	CHECK(st == want, "%s: status %d, expected %d", what, st, want);
+	if (st == want)
+		printf("blkfront-hostile: %s: status %d as expected\n", what, st);
+}
+
+static struct blkif_request rw(uint8_t op, uint64_t sector, unsigned nseg)
+{
+	struct blkif_request r = {.operation = op,
+				  .nr_segments = (uint8_t)nseg,
+				  .handle = 0,
+				  .id = next_id++,
+				  .sector_number = sector};
+	return r;
+}
+
+static void seg(struct blkif_request *r, unsigned i, uint32_t gref, uint8_t first, uint8_t last)
+{
+	r->seg[i] =
+	    (struct blkif_request_segment){.gref = gref, .first_sect = first, .last_sect = last};
+}
+
+static void fill(uint8_t *p, uint8_t tag)
+{
+	for (unsigned i = 0; i < XKG_PAGE_SIZE; i++)
+		p[i] = (uint8_t)(tag ^ i ^ (i >> 8));
+}
+
+/* Write a pattern to sectors 0..7 and 16..23 and read both back. */
+static void good_io(const char *when, uint8_t tag)
+{
+	char what[96];
+	struct blkif_request r;
+
+	fill(data[0], tag);
+	r = rw(BLKIF_OP_WRITE, 0, 1);
+	seg(&r, 0, REF_DATA, 0, 7);
+	snprintf(what, sizeof(what), "%s: good write", when);
+	expect(what, &r, BLKIF_RSP_OKAY);
+
+	memset(data[1], 0xee, XKG_PAGE_SIZE);
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	snprintf(what, sizeof(what), "%s: good read", when);
+	expect(what, &r, BLKIF_RSP_OKAY);
+	CHECK(!memcmp(data[0], data[1], XKG_PAGE_SIZE), "%s: read back differs", when);
+
+	/* Two segments, half pages: sectors 16..19 from the first half of
+	 * data[0] and 20..23 from its second half, read back in one. */
+	r = rw(BLKIF_OP_WRITE, 16, 2);
+	seg(&r, 0, REF_DATA, 0, 3);
+	seg(&r, 1, REF_DATA, 4, 7);
+	snprintf(what, sizeof(what), "%s: two-segment write", when);
+	expect(what, &r, BLKIF_RSP_OKAY);
+	memset(data[1], 0xee, XKG_PAGE_SIZE);
+	r = rw(BLKIF_OP_READ, 16, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	snprintf(what, sizeof(what), "%s: read of the two-segment write", when);
+	expect(what, &r, BLKIF_RSP_OKAY);
+	CHECK(!memcmp(data[0], data[1], XKG_PAGE_SIZE), "%s: two-segment read back differs", when);
+}
+
+static struct blkif_request_indirect ind(uint8_t op, uint64_t sector, unsigned nseg, uint32_t iref)
+{
+	struct blkif_request_indirect r = {.operation = BLKIF_OP_INDIRECT,
+					   .indirect_op = op,
+					   .nr_segments = (uint16_t)nseg,
+					   .id = next_id++,
+					   .sector_number = sector,
+					   .handle = 0};
+	r.indirect_grefs[0] = iref;
+	return r;
+}
+
+static void hostile_requests(void)
+{
+	struct blkif_request r;
+
+	/* Bad grant refs. */
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_OUTSIDE, 0, 7);
+	expect("read into a gref outside the table", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 0, 1);
+	seg(&r, 0, REF_OUTSIDE, 0, 7);
+	expect("write from a gref outside the table", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_UNUSED, 0, 7);
+	expect("read into a gref never granted", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 0, 1);
+	seg(&r, 0, 0xffffffffu, 0, 7);
+	expect("write from gref 0xffffffff", &r, BLKIF_RSP_ERROR);
+	memset(data[3], 0x5a, XKG_PAGE_SIZE);
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_RO, 0, 7);
+	expect("read into a read-only grant", &r, BLKIF_RSP_ERROR);
+	bool untouched = true;
+	for (unsigned i = 0; i < XKG_PAGE_SIZE; i++)
+		untouched &= data[3][i] == 0x5a;
+	CHECK(untouched, "the read-only page was written");
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_OTHER, 0, 7);
+	expect("read into a grant for domain 5", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 0, 1);
+	seg(&r, 0, REF_OTHER, 0, 7);
+	expect("write from a grant for domain 5", &r, BLKIF_RSP_ERROR);
+	/* One good segment and one bad one: the whole request fails. */
+	r = rw(BLKIF_OP_READ, 0, 2);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	seg(&r, 1, REF_UNUSED, 0, 7);
+	expect("read with its second gref never granted", &r, BLKIF_RSP_ERROR);
+
+	/* Segment counts and sector fields. */
+	r = rw(BLKIF_OP_READ, 0, BLKIF_MAX_SEGMENTS_PER_REQUEST + 1);
+	for (unsigned i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
+		seg(&r, i, REF_DATA + 1, 0, 0);
+	expect("read of 12 segments without indirect", &r, BLKIF_RSP_ERROR);
+	r.nr_segments = 255;
+	r.id = next_id++;
+	expect("read of 255 segments without indirect", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 0, 0);
+	expect("write of no segments", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_DATA + 1, 3, 2);
+	expect("first_sect > last_sect", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 8);
+	expect("last_sect 8", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 0, 1);
+	seg(&r, 0, REF_DATA, 200, 255);
+	expect("first_sect 200, last_sect 255", &r, BLKIF_RSP_ERROR);
+
+	/* Sector ranges. */
+	r = rw(BLKIF_OP_READ, disk_sectors - 4, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	expect("read across the end of the disk", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, disk_sectors, 1);
+	seg(&r, 0, REF_DATA, 0, 0);
+	expect("write just past the end of the disk", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_READ, ~0ull - 3, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	expect("read of a range wrapping around", &r, BLKIF_RSP_ERROR);
+	r = rw(BLKIF_OP_WRITE, 1ull << 61, 1);
+	seg(&r, 0, REF_DATA, 0, 7);
+	expect("write at sector 2^61 (byte offset overflows)", &r, BLKIF_RSP_ERROR);
+	/* The last sector is fine. */
+	r = rw(BLKIF_OP_READ, disk_sectors - 1, 1);
+	seg(&r, 0, REF_DATA + 1, 7, 7);
+	expect("read of the last sector", &r, BLKIF_RSP_OKAY);
+
+	/* Operations. */
+	r = rw(77, 0, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	expect("unknown operation 77", &r, BLKIF_RSP_EOPNOTSUPP);
+	r = rw(BLKIF_OP_RESERVED_1, 0, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	expect("reserved operation 4", &r, BLKIF_RSP_EOPNOTSUPP);
+
+	/* Indirect requests. */
+	struct blkif_request_indirect ir;
+	for (unsigned i = 0; i < 2; i++)
+		ind_page[i] = (struct blkif_request_segment){
+		    .gref = REF_DATA + 1 + i, .first_sect = 0, .last_sect = 7};
+	ir = ind(BLKIF_OP_READ, 0, 2, REF_OUTSIDE);
+	expect("indirect read, indirect gref outside the table", &ir, BLKIF_RSP_ERROR);
+	ir = ind(BLKIF_OP_READ, 0, 2, REF_UNUSED);
+	expect("indirect read, indirect gref never granted", &ir, BLKIF_RSP_ERROR);
+	ir = ind(BLKIF_OP_READ, 0, 2, REF_OTHER);
+	expect("indirect read, indirect page granted to domain 5", &ir, BLKIF_RSP_ERROR);
+	ir = ind(BLKIF_OP_READ, 0, 257, REF_IND);
+	for (unsigned i = 1; i < BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; i++)
+		ir.indirect_grefs[i] = REF_IND;
+	expect("indirect read of 257 segments", &ir, BLKIF_RSP_ERROR);
+	ir = ind(BLKIF_OP_READ, 0, 65535, REF_IND);
+	expect("indirect read of 65535 segments", &ir, BLKIF_RSP_ERROR);
+	ir = ind(BLKIF_OP_READ, 0, 0, REF_IND);
+	expect("indirect read of no segments", &ir, BLKIF_RSP_ERROR);
+	ir = ind(BLKIF_OP_DISCARD, 0, 2, REF_IND);
+	expect("indirect discard", &ir, BLKIF_RSP_ERROR);
+	ir = ind(77, 0, 2, REF_IND);
+	expect("indirect with inner operation 77", &ir, BLKIF_RSP_ERROR);
+	ir = ind(BLKIF_OP_INDIRECT, 0, 2, REF_IND);
+	expect("indirect inside indirect", &ir, BLKIF_RSP_ERROR);
+	ind_page[1].gref = REF_UNUSED;
+	ir = ind(BLKIF_OP_READ, 0, 2, REF_IND);
+	expect("indirect read with a segment gref never granted", &ir, BLKIF_RSP_ERROR);
+	ind_page[1] =
+	    (struct blkif_request_segment){.gref = REF_DATA + 2, .first_sect = 5, .last_sect = 9};
+	ir = ind(BLKIF_OP_READ, 0, 2, REF_IND);
+	expect("indirect read with last_sect 9", &ir, BLKIF_RSP_ERROR);
+	ind_page[1] =
+	    (struct blkif_request_segment){.gref = REF_RO, .first_sect = 0, .last_sect = 7};
+	ir = ind(BLKIF_OP_READ, 0, 2, REF_IND);
+	expect("indirect read into a read-only grant", &ir, BLKIF_RSP_ERROR);
+	ind_page[1] =
+	    (struct blkif_request_segment){.gref = REF_DATA + 2, .first_sect = 0, .last_sect = 7};
+	ir = ind(BLKIF_OP_READ, disk_sectors - 8, 2, REF_IND);
+	expect("indirect read across the end of the disk", &ir, BLKIF_RSP_ERROR);
+
+	/* A good indirect read: sectors 0..15 into data[1] and data[2]
+	 * (sectors 0..7 hold what good_io() wrote from data[0]). */
+	memset(data[1], 0xee, XKG_PAGE_SIZE);
+	ir = ind(BLKIF_OP_READ, 0, 2, REF_IND);
+	expect("good indirect read", &ir, BLKIF_RSP_OKAY);
+	CHECK(!memcmp(data[0], data[1], XKG_PAGE_SIZE), "indirect read back differs");
+}
+
+void test_main(void)
+{
+	long rc;
+	char buf[64];
+
+	xen_pfn_t frame = 0;
+	struct gnttab_setup_table st = {.dom = DOMID_SELF, .nr_frames = 1};
+	set_xen_guest_handle(st.frame_list, &frame);
+	rc = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &st, 1);
+	CHECK(rc == 0 && st.status == GNTST_okay, "setup_table: %ld/%d", rc, st.status);
+	rc = HYPERVISOR_update_va_mapping(
+	    (unsigned long)gnt_va,
+	    (frame << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY, UVMF_INVLPG);
+	CHECK_EQ(rc, 0, "map grant frame");
+	if (xkg_status() > XKG_SUCCESS)
+		return;
+	gnt = (grant_entry_v1_t *)gnt_va;
+	grant(REF_RING, ring_page, 0, false);
+	for (unsigned i = 0; i < NDATA; i++)
+		grant(REF_DATA + i, data[i], 0, false);
+	grant(REF_IND, ind_page, 0, true);
+	grant(REF_RO, data[3], 0, true);
+	grant(REF_OTHER, data[2], 5, false);
+
+	struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 0};
+	rc = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au);
+	CHECK_EQ(rc, 0, "alloc_unbound");
+	port = au.port;
+
+	CHECK(xkg_xs_read(VBD "/backend", be_path, sizeof(be_path)) > 0,
+	      "no vbd 51712 (run with --disk file:IMG,xvda,w)");
+	if (xkg_status() > XKG_SUCCESS)
+		return;
+	CHECK(wait_be_state(XenbusStateInitWait), "backend not in InitWait");
+	long sectors = be_read_num("sectors");
+	CHECK(sectors >= 64, "backend sectors %ld", sectors);
+	if (xkg_status() > XKG_SUCCESS)
+		return;
+	disk_sectors = (uint64_t)sectors;
+	printf("blkfront-hostile: backend %s, %lu sectors, port %u, ring of %u\n", be_path,
+	       (unsigned long)disk_sectors, port, (unsigned)RING_ENTRIES);
+
+	connect();
+	if (xkg_status() > XKG_SUCCESS)
+		return;
+	good_io("first connection", 0x31);
+	hostile_requests();
+	good_io("after the hostile requests", 0x47);
+
+	/* Ring index overflow: more than a ring's worth outstanding. */
+	RING_IDX r0 = sring.rsp_prod;
+	__atomic_store_n(&sring.req_prod, r0 + RING_ENTRIES + 1, __ATOMIC_RELEASE);
+	kick();
+	CHECK(wait_be_state(XenbusStateClosing),
+	      "backend not Closing after req_prod overflow (%ld)", be_state());
+	CHECK(sring.rsp_prod == r0, "%u responses to an overflowing ring", sring.rsp_prod - r0);
+	/* The reason is in dom0's error node, which this domain may not read
+	 * (libxl's permissions); the runner checks the launcher's message. */
+	char epath[192];
+	snprintf(epath, sizeof(epath), "/local/domain/0/error/%s/error",
+		 be_path + sizeof("/local/domain/0/") - 1);
+	CHECK(xkg_xs_read(epath, buf, sizeof(buf)) < 0, "read dom0's error node %s: %s", epath,
+	      buf);
+	printf("blkfront-hostile: ring overflow ends the connection\n");
+
+	close_and_reopen();
+	good_io("reconnected", 0x5c);
+
+	/* A second overflow right after connecting: the first kick sees it. */
+	__atomic_store_n(&sring.req_prod, sring.rsp_prod + 1000, __ATOMIC_RELEASE);
+	kick();
+	CHECK(wait_be_state(XenbusStateClosing), "backend not Closing after a second overflow");
+	close_and_reopen();
+	good_io("reconnected again", 0x6d);
+	printf("blkfront-hostile: the launcher is still here\n");
+}
