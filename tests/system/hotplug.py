@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -140,9 +141,18 @@ def run(a, xenkvm, kernel, kdir, tmp):
             fails.append(f"{ctl}: mode {oct(os.stat(ctl).st_mode)}, want 0600")
         else:
             # Hostile lines: an error answer each, the launcher lives on.
+            rnd = random.Random(7)
+            junk = [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 300))) + b"\n"
+                    for _ in range(40)]
+            junk = [j for j in junk if not re.match(rb"(block|network)-", j)]
+            # connect and go, half a line then silence (answered after 5 s)
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(ctl)
+            s.close()
             for line in [b"bogus\n", b"block-attach\n", b"block-detach -f\n",
                          b"block-\x01attach x\n", b"A" * 5000 + b"\n",
-                         b"network-detach 00:zz\n", b"block-list extra\n"]:
+                         b"network-detach 00:zz\n", b"block-list extra\n",
+                         b"block-attach /dev/null,raw,xvdz,w", b"network-\n"] + junk:
                 s = socket.socket(socket.AF_UNIX)
                 s.settimeout(20)
                 s.connect(ctl)
