@@ -45,7 +45,9 @@
 #define MAX_RING_ORDER	  4 /* 16 pages, Linux blkback's default maximum */
 #define MAX_INDIRECT_SEGS 256
 #define SEGS_PER_IND_PAGE (PAGE / sizeof(struct blkif_request_segment))
-#define MAX_INFLIGHT	  64
+#define MAX_INFLIGHT	  64 /* per queue */
+#define MAX_QUEUES	  16
+#define DEFAULT_QUEUES	  4
 
 _Static_assert(sizeof(struct blkif_request) == 112, "blkif request (x86_64 ABI)");
 _Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif ring entry");
@@ -59,11 +61,13 @@ union req {
 };
 
 struct blk;
+struct blkq;
 
 /* One request in flight. */
 struct blkreq {
 	struct xk_blkio_req io; /* first: done() finds the request from it */
 	struct blk *b;
+	struct blkq *rq; /* the queue it came from and is answered on */
 	struct blkreq *next_free;
 	uint64_t id, sector, total;
 	uint8_t op;	/* the blkif operation (the indirect one's inner op) */
@@ -77,15 +81,11 @@ struct blkreq {
 	struct iovec iov[MAX_INDIRECT_SEGS];
 };
 
-struct blk {
-	struct xk_dev *dev;
-	struct xk_blkio *io;
-	bool readonly, cdrom, discard;
-	uint64_t sectors;
-	unsigned max_order, max_indirect;
-	char *path, *vdev;
-
-	/* connected state */
+/* One queue (multi-queue-num-queues): its own ring, event channel and
+ * requests; flush/barrier ordering is per queue, as blkif defines it. */
+struct blkq {
+	struct blk *b;
+	unsigned idx;
 	struct xk_ring_pages ring;
 	uint32_t ring_refs[1u << MAX_RING_ORDER];
 	bool ring_mapped;
@@ -95,12 +95,25 @@ struct blk {
 	RING_IDX req_cons, rsp_prod_pvt;
 	bool broken;
 
-	/* requests */
 	struct blkreq *reqs, *free_reqs;
 	unsigned outstanding; /* handed to the I/O backend */
 	struct blkreq *held;  /* an ordered request waiting for the others */
 	bool ordered_busy;    /* an ordered request is under way */
-	bool in_kick, disconnecting;
+	bool in_kick;
+};
+
+struct blk {
+	struct xk_dev *dev;
+	struct xk_blkio *io;
+	bool readonly, cdrom, discard;
+	uint64_t sectors;
+	unsigned max_order, max_indirect, max_queues;
+	char *path, *vdev;
+
+	struct blkq queues[MAX_QUEUES];
+	unsigned nq;	      /* queues connected */
+	unsigned outstanding; /* all queues */
+	bool disconnecting;
 
 	struct xk_blk_stats stats;
 	/* scratch while a request is checked */
@@ -109,7 +122,7 @@ struct blk {
 
 /* ---- the shared ring ---- */
 
-static RING_IDX *hdr_field(struct blk *b, unsigned off)
+static RING_IDX *hdr_field(struct blkq *b, unsigned off)
 {
 	return (RING_IDX *)((uint8_t *)b->ring.page[0] + off);
 }
@@ -118,13 +131,13 @@ static RING_IDX *hdr_field(struct blk *b, unsigned off)
 #define RSP_PROD  8
 #define RSP_EVENT 12
 
-static void put_response(struct blk *b, uint64_t id, uint8_t op, int16_t status)
+static void put_response(struct blkq *b, uint64_t id, uint8_t op, int16_t status)
 {
 	struct blkif_response rsp = {.id = id, .operation = op, .status = status};
 	size_t off = RING_HDR + (size_t)(b->rsp_prod_pvt & (b->nr_ents - 1)) * ENTRY_SIZE;
 
 	if (status != BLKIF_RSP_OKAY)
-		b->stats.errors++;
+		b->b->stats.errors++;
 	if (!b->ring_mapped)
 		return;
 	xk_ring_write(&b->ring, off, &rsp, sizeof(rsp));
@@ -132,7 +145,7 @@ static void put_response(struct blk *b, uint64_t id, uint8_t op, int16_t status)
 }
 
 /* RING_PUSH_RESPONSES_AND_CHECK_NOTIFY */
-static bool push_responses(struct blk *b)
+static bool push_responses(struct blkq *b)
 {
 	RING_IDX old = __atomic_load_n(hdr_field(b, RSP_PROD), __ATOMIC_RELAXED);
 	RING_IDX new = b->rsp_prod_pvt;
@@ -159,8 +172,8 @@ static void release(struct blk *b, struct blkreq *q)
 		g->unmap(g->opaque, xk_dev_domid(b->dev), q->refs, q->nseg, q->op == BLKIF_OP_READ);
 		q->mapped = false;
 	}
-	q->next_free = b->free_reqs;
-	b->free_reqs = q;
+	q->next_free = q->rq->free_reqs;
+	q->rq->free_reqs = q;
 }
 
 static void answer(struct blk *b, struct blkreq *q, int16_t st)
@@ -168,7 +181,7 @@ static void answer(struct blk *b, struct blkreq *q, int16_t st)
 	if (st != BLKIF_RSP_OKAY)
 		xk_dev_log(b->dev, "request op %u (%u segments, sector %" PRIu64 ") refused: %d",
 			   q->op, q->nseg, q->sector, st);
-	put_response(b, q->id, q->rsp_op, st);
+	put_response(q->rq, q->id, q->rsp_op, st);
 	release(b, q);
 }
 
@@ -181,7 +194,7 @@ static void issue(struct blk *b, struct blkreq *q)
 
 	*r = (struct xk_blkio_req){.done = io_done};
 	if (q->ordered)
-		b->ordered_busy = true;
+		q->rq->ordered_busy = true;
 	if (q->op == BLKIF_OP_DISCARD) {
 		r->op = XK_BLKIO_DISCARD;
 		r->off = q->sector * SECTOR;
@@ -198,6 +211,7 @@ static void issue(struct blk *b, struct blkreq *q)
 		b->stats.flushes++;
 	}
 	b->outstanding++;
+	q->rq->outstanding++;
 	xk_blkio_submit(b->io, r);
 }
 
@@ -205,8 +219,10 @@ static void io_done(struct xk_blkio_req *r, int err)
 {
 	struct blkreq *q = (struct blkreq *)r;
 	struct blk *b = q->b;
+	struct blkq *rq = q->rq;
 
 	b->outstanding--;
+	rq->outstanding--;
 	if (!err && q->ordered && !q->flushing) {
 		/* Its data is written: now make it durable (that covers both
 		 * the preflush and the FUA reading of a flush with data). */
@@ -232,15 +248,15 @@ static void io_done(struct xk_blkio_req *r, int err)
 		b->stats.sectors_written += q->total;
 	}
 	if (q->ordered)
-		b->ordered_busy = false;
+		rq->ordered_busy = false;
 	answer(b, q, st);
-	if (b->held && !b->outstanding && !b->disconnecting) {
-		struct blkreq *h = b->held;
-		b->held = NULL;
+	if (rq->held && !rq->outstanding && !b->disconnecting) {
+		struct blkreq *h = rq->held;
+		rq->held = NULL;
 		issue(b, h);
 	}
-	if (!b->in_kick && !b->disconnecting)
-		blk_kick(b); /* answer, and go on with the ring */
+	if (!rq->in_kick && !b->disconnecting)
+		blk_kick(rq); /* answer, and go on with the ring */
 }
 
 /* Check the segments in b->segs[0..nseg), map them into q. */
@@ -327,7 +343,7 @@ static void start(struct blk *b, struct blkreq *q, const union req *r)
 	int16_t st;
 
 	b->stats.reqs++;
-	q->b = b;
+	q->b = b; /* (q->rq is set for good when the pool is made) */
 	q->id = r->rw.id;
 	q->op = q->rsp_op = r->rw.operation;
 	q->sector = r->rw.sector_number;
@@ -381,8 +397,8 @@ static void start(struct blk *b, struct blkreq *q, const union req *r)
 		answer(b, q, st);
 		return;
 	}
-	if (q->ordered && b->outstanding) {
-		b->held = q; /* after everything before it */
+	if (q->ordered && q->rq->outstanding) {
+		q->rq->held = q; /* after everything before it on its queue */
 		return;
 	}
 	issue(b, q);
@@ -390,7 +406,8 @@ static void start(struct blk *b, struct blkreq *q, const union req *r)
 
 static void blk_kick(void *arg)
 {
-	struct blk *b = arg;
+	struct blkq *b = arg;
+	struct blk *blk = b->b;
 	bool notify = false;
 
 	if (b->broken || !b->ring_mapped || b->in_kick)
@@ -406,12 +423,13 @@ static void blk_kick(void *arg)
 			if (push_responses(b))
 				notify = true;
 			if (notify)
-				xk_dev_env(b->dev)->evtchn.notify(xk_dev_env(b->dev)->evtchn.opaque,
-								  b->port);
+				xk_dev_env(blk->dev)->evtchn.notify(
+				    xk_dev_env(blk->dev)->evtchn.opaque, b->port);
 			b->in_kick = false;
-			xk_dev_fatal(b->dev, EPROTO,
-				     "ring index overflow (req_prod %u, consumed %u, ring of %u)",
-				     rp, b->req_cons, b->nr_ents);
+			xk_dev_fatal(blk->dev, EPROTO,
+				     "ring index overflow on queue %u (req_prod %u, consumed %u, "
+				     "ring of %u)",
+				     b->idx, rp, b->req_cons, b->nr_ents);
 			return;
 		}
 		bool blocked = false;
@@ -428,9 +446,9 @@ static void blk_kick(void *arg)
 			/* One copy: the guest may change the slot meanwhile. */
 			xk_ring_read(&b->ring, off, &r, sizeof(r));
 			b->req_cons++;
-			start(b, q, &r);
+			start(blk, q, &r);
 		}
-		xk_blkio_unplug(b->io);
+		xk_blkio_unplug(blk->io);
 		if (push_responses(b))
 			notify = true;
 		if (blocked)
@@ -443,7 +461,7 @@ static void blk_kick(void *arg)
 	}
 	b->in_kick = false;
 	if (notify)
-		xk_dev_env(b->dev)->evtchn.notify(xk_dev_env(b->dev)->evtchn.opaque, b->port);
+		xk_dev_env(blk->dev)->evtchn.notify(xk_dev_env(blk->dev)->evtchn.opaque, b->port);
 }
 
 /* ---- xenbus ---- */
@@ -456,32 +474,96 @@ static void blk_disconnect(struct xk_dev *dev)
 	/* Requests in flight keep their grants until they complete. */
 	b->disconnecting = true;
 	xk_blkio_drain(b->io);
-	if (b->held) {
-		struct blkreq *h = b->held;
-		b->held = NULL;
-		release(b, h);
+	for (unsigned i = 0; i < MAX_QUEUES; i++) {
+		struct blkq *rq = &b->queues[i];
+		if (rq->held) {
+			struct blkreq *h = rq->held;
+			rq->held = NULL;
+			release(b, h);
+		}
+		rq->ordered_busy = false;
+		if (rq->bound) {
+			env->evtchn.unbind(env->evtchn.opaque, rq->port);
+			rq->bound = false;
+		}
+		if (rq->ring_mapped) {
+			env->grant.unmap(env->grant.opaque, xk_dev_domid(dev), rq->ring_refs,
+					 rq->ring.n, true);
+			rq->ring_mapped = false;
+		}
+		memset(&rq->ring, 0, sizeof(rq->ring));
+		rq->broken = false;
 	}
-	b->ordered_busy = false;
 	b->disconnecting = false;
-	if (b->bound) {
-		env->evtchn.unbind(env->evtchn.opaque, b->port);
-		b->bound = false;
+	b->nq = 0;
+}
+
+/* One queue's keys ("ring-ref"/"ring-refN", "event-channel") under dir
+ * ("" for a single queue, "queue-N/"), its ring mapped and port bound. */
+static int connect_queue(struct blk *b, struct blkq *q, const char *dir, bool paged, unsigned order)
+{
+	struct xk_dev *dev = b->dev;
+	const struct xk_bus_env *env = xk_dev_env(dev);
+	uint64_t v;
+	char key[48];
+	int rc;
+
+	unsigned n = 1u << order;
+	for (unsigned i = 0; i < n; i++) {
+		if (!paged)
+			snprintf(key, sizeof(key), "%sring-ref", dir);
+		else
+			snprintf(key, sizeof(key), "%sring-ref%u", dir, i);
+		if (xk_dev_fe_read_uint(dev, key, UINT32_MAX, &v)) {
+			xk_dev_error(dev, EINVAL, "missing or bad %s", key);
+			return -EINVAL;
+		}
+		q->ring_refs[i] = (uint32_t)v;
 	}
-	if (b->ring_mapped) {
-		env->grant.unmap(env->grant.opaque, xk_dev_domid(dev), b->ring_refs, b->ring.n,
-				 true);
-		b->ring_mapped = false;
+	snprintf(key, sizeof(key), "%sevent-channel", dir);
+	if (xk_dev_fe_read_uint(dev, key, UINT32_MAX, &v)) {
+		xk_dev_error(dev, EINVAL, "missing or bad %s", key);
+		return -EINVAL;
 	}
-	memset(&b->ring, 0, sizeof(b->ring));
-	b->broken = false;
+	q->port = (uint32_t)v;
+	for (unsigned i = 0; i < b->nq; i++) {
+		if (&b->queues[i] != q && b->queues[i].bound && b->queues[i].port == q->port) {
+			xk_dev_error(dev, EINVAL, "%s %u is queue %u's too", key, q->port, i);
+			return -EINVAL;
+		}
+	}
+	rc = env->grant.map(env->grant.opaque, xk_dev_domid(dev), q->ring_refs, n, true,
+			    q->ring.page);
+	if (rc) {
+		xk_dev_error(dev, -rc, "cannot map the ring of queue %u (%u page%s)", q->idx, n,
+			     n > 1 ? "s" : "");
+		return rc;
+	}
+	q->ring.n = n;
+	q->ring_mapped = true;
+	/* __RING_SIZE: entries that fit, rounded down to a power of two. */
+	size_t fit = (n * (size_t)PAGE - RING_HDR) / ENTRY_SIZE;
+	q->nr_ents = 1;
+	while ((size_t)q->nr_ents * 2 <= fit)
+		q->nr_ents *= 2;
+	/* The frontend initialised the shared indices (SHARED_RING_INIT). */
+	q->req_cons = q->rsp_prod_pvt = __atomic_load_n(hdr_field(q, RSP_PROD), __ATOMIC_ACQUIRE);
+	q->broken = false;
+	rc = env->evtchn.bind ? env->evtchn.bind(env->evtchn.opaque, q->port, blk_kick, q) : 0;
+	if (rc) {
+		xk_dev_error(dev, -rc, "cannot bind event channel %u", q->port);
+		return rc;
+	}
+	q->bound = true;
+	xk_dev_log(dev, "connected queue %u: ring of %u page%s (%u entries), event channel %u",
+		   q->idx, n, n > 1 ? "s" : "", q->nr_ents, q->port);
+	return 0;
 }
 
 static int blk_connect(struct xk_dev *dev)
 {
 	struct blk *b = xk_dev_priv(dev);
-	const struct xk_bus_env *env = xk_dev_env(dev);
-	uint64_t order = 0, v;
-	char key[32];
+	uint64_t order = 0, nq = 1;
 	int rc;
 
 	char *proto = xk_dev_fe_read(dev, "protocol");
@@ -491,57 +573,30 @@ static int blk_connect(struct xk_dev *dev)
 		return -EINVAL;
 	}
 	free(proto);
-	if (!xk_dev_fe_read_uint(dev, "multi-queue-num-queues", UINT32_MAX, &v) && v != 1) {
-		xk_dev_error(dev, EINVAL, "multi-queue-num-queues %" PRIu64 " (1 is offered)", v);
+	rc = xk_dev_fe_read_uint(dev, "multi-queue-num-queues", b->max_queues, &nq);
+	if (rc == -EINVAL || nq == 0) {
+		xk_dev_error(dev, EINVAL, "bad multi-queue-num-queues (1 to %u)", b->max_queues);
 		return -EINVAL;
 	}
+	if (rc == -ENOENT)
+		nq = 1;
 	rc = xk_dev_fe_read_uint(dev, "ring-page-order", b->max_order, &order);
 	if (rc == -EINVAL) {
 		xk_dev_error(dev, EINVAL, "bad ring-page-order (at most %u)", b->max_order);
 		return rc;
 	}
-	unsigned n = 1u << order;
-	for (unsigned i = 0; i < n; i++) {
-		if (rc == -ENOENT)
-			snprintf(key, sizeof(key), "ring-ref");
-		else
-			snprintf(key, sizeof(key), "ring-ref%u", i);
-		if (xk_dev_fe_read_uint(dev, key, UINT32_MAX, &v)) {
-			xk_dev_error(dev, EINVAL, "missing or bad %s", key);
-			return -EINVAL;
-		}
-		b->ring_refs[i] = (uint32_t)v;
+	bool paged = rc != -ENOENT;
+	b->nq = (unsigned)nq;
+	for (unsigned i = 0; i < b->nq; i++) {
+		char dir[24] = "";
+		if (b->nq > 1)
+			snprintf(dir, sizeof(dir), "queue-%u/", i);
+		rc = connect_queue(b, &b->queues[i], dir, paged, (unsigned)order);
+		if (rc)
+			return rc; /* the bus disconnects: every queue is undone */
 	}
-	if (xk_dev_fe_read_uint(dev, "event-channel", UINT32_MAX, &v)) {
-		xk_dev_error(dev, EINVAL, "missing or bad event-channel");
-		return -EINVAL;
-	}
-	b->port = (uint32_t)v;
-	rc = env->grant.map(env->grant.opaque, xk_dev_domid(dev), b->ring_refs, n, true,
-			    b->ring.page);
-	if (rc) {
-		xk_dev_error(dev, -rc, "cannot map the ring (%u page%s)", n, n > 1 ? "s" : "");
-		return rc;
-	}
-	b->ring.n = n;
-	b->ring_mapped = true;
-	/* __RING_SIZE: entries that fit, rounded down to a power of two. */
-	size_t fit = (n * (size_t)PAGE - RING_HDR) / ENTRY_SIZE;
-	b->nr_ents = 1;
-	while ((size_t)b->nr_ents * 2 <= fit)
-		b->nr_ents *= 2;
-	/* The frontend initialised the shared indices (SHARED_RING_INIT). */
-	b->req_cons = b->rsp_prod_pvt = __atomic_load_n(hdr_field(b, RSP_PROD), __ATOMIC_ACQUIRE);
-	b->broken = false;
-	rc = env->evtchn.bind ? env->evtchn.bind(env->evtchn.opaque, b->port, blk_kick, b) : 0;
-	if (rc) {
-		xk_dev_error(dev, -rc, "cannot bind event channel %u", b->port);
-		return rc;
-	}
-	b->bound = true;
-	xk_dev_log(dev, "connected: ring of %u page%s (%u entries), event channel %u", n,
-		   n > 1 ? "s" : "", b->nr_ents, b->port);
-	blk_kick(b); /* requests queued before we bound */
+	for (unsigned i = 0; i < b->nq; i++)
+		blk_kick(&b->queues[i]); /* requests queued before we bound */
 	return 0;
 }
 
@@ -567,6 +622,7 @@ static int blk_init(struct xk_dev *dev)
 	}
 	rc |= xk_dev_be_printf(dev, "feature-max-indirect-segments", "%u", b->max_indirect);
 	rc |= xk_dev_be_printf(dev, "max-ring-page-order", "%u", b->max_order);
+	rc |= xk_dev_be_printf(dev, "multi-queue-max-queues", "%u", b->max_queues);
 	rc |= xk_dev_be_printf(dev, "feature-persistent", "0");
 	if (rc) {
 		xk_dev_error(dev, EIO, "cannot write the backend keys");
@@ -580,7 +636,8 @@ static void blk_free(struct xk_dev *dev)
 	struct blk *b = xk_dev_priv(dev);
 
 	xk_blkio_close(b->io);
-	free(b->reqs);
+	for (unsigned i = 0; i < MAX_QUEUES; i++)
+		free(b->queues[i].reqs);
 	free(b->path);
 	free(b->vdev);
 	free(b);
@@ -625,13 +682,25 @@ struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg)
 	    cfg->max_indirect_segments ? cfg->max_indirect_segments : MAX_INDIRECT_SEGS;
 	if (b->max_indirect > MAX_INDIRECT_SEGS)
 		b->max_indirect = MAX_INDIRECT_SEGS;
+	b->max_queues = cfg->max_queues ? cfg->max_queues : DEFAULT_QUEUES;
+	if (b->max_queues > MAX_QUEUES)
+		b->max_queues = MAX_QUEUES;
 	b->path = strdup(cfg->path);
 	b->vdev = strdup(cfg->vdev);
-	b->reqs = calloc(MAX_INFLIGHT, sizeof(*b->reqs));
-	if (!b->path || !b->vdev || !b->reqs)
+	if (!b->path || !b->vdev)
 		goto fail_msg;
-	for (unsigned i = 0; i < MAX_INFLIGHT; i++)
-		release(b, &b->reqs[i]);
+	for (unsigned i = 0; i < b->max_queues; i++) {
+		struct blkq *rq = &b->queues[i];
+		rq->b = b;
+		rq->idx = i;
+		rq->reqs = calloc(MAX_INFLIGHT, sizeof(*rq->reqs));
+		if (!rq->reqs)
+			goto fail_msg;
+		for (unsigned j = 0; j < MAX_INFLIGHT; j++) {
+			rq->reqs[j].rq = rq;
+			release(b, &rq->reqs[j]);
+		}
+	}
 
 	struct xk_blkio_config ioc = {
 	    .path = cfg->path,
@@ -681,7 +750,8 @@ fail_msg:
 	fprintf(stderr, "xenkvm: out of memory\n");
 fail:
 	xk_blkio_close(b->io);
-	free(b->reqs);
+	for (unsigned i = 0; i < MAX_QUEUES; i++)
+		free(b->queues[i].reqs);
 	free(b->path);
 	free(b->vdev);
 	free(b);

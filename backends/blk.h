@@ -11,16 +11,17 @@
 #include "blkio.h"
 
 struct xk_blk_config {
-	const char *path;   /* image file or block device */
-	const char *format; /* qemu's format name; NULL or "raw": served directly */
+	const char *path;      /* image file or block device */
+	const char *format;    /* qemu's format name; NULL or "raw": served directly */
 	enum xk_blkio_mode io; /* raw images: io_uring or synchronous */
-	const char *vdev; /* "xvda": written as the backend's dev */
-	uint32_t devid;	  /* virtual-device number */
-	bool readonly;	  /* mode r: writes and discards fail, VDISK_READONLY */
-	bool cdrom;	  /* device-type cdrom, VDISK_CDROM */
+	const char *vdev;      /* "xvda": written as the backend's dev */
+	uint32_t devid;	       /* virtual-device number */
+	bool readonly;	       /* mode r: writes and discards fail, VDISK_READONLY */
+	bool cdrom;	       /* device-type cdrom, VDISK_CDROM */
 	/* Limits advertised to the frontend (0: defaults). */
 	unsigned max_ring_page_order;	/* default 4 (16 pages) */
 	unsigned max_indirect_segments; /* default 256 */
+	unsigned max_queues;		/* multi-queue-max-queues: default 4, at most 16 */
 };
 
 extern const struct xk_devops xk_blk_devops;

@@ -98,6 +98,10 @@ def run(a, xenkvm, kernel, kdir, tmp):
     steps = [
         ("devs", "cat /proc/partitions", r"202\s+0\s+131072 xvda(?s:.*)xvdb(?s:.*)xvdc"),
         ("ro-flag", "cat /sys/block/xvdc/ro /sys/block/xvda/ro | tr '\\n' ' '", r"^1 0$"),
+        # blkfront uses min(multi-queue-max-queues = 4, its max_queues = 4,
+        # the vCPUs) queues: one hardware queue per ring in blk-mq.
+        ("queues", "n=$(ls /sys/block/xvda/mq | wc -l); c=$(nproc); [ $c -gt 4 ] && c=4;"
+                   " [ $n = $c ] && echo queues=$n of $c", r"^queues=\d+ of \d+$"),
         ("mount", "mkdir -p /mnt; grep -q ' /mnt ' /proc/mounts || mount -t ext4 /dev/xvda /mnt;"
                   " grep -q '^/dev/xvda /mnt ext4 rw' /proc/mounts && echo mounted", r"^mounted$"),
         ("write", "mkdir -p /mnt/d; " + "; ".join(

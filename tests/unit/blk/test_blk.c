@@ -785,6 +785,158 @@ static void test_nbd_errors(void **state)
 	rmdir(dir);
 }
 
+/* ---- multi-queue ---- */
+
+/* nq queues of 2 pages each: queue i's ring at refs 2i, 2i+1, port 10 + i. */
+static blkif_front_ring_t mq[4];
+
+static void fe_connect_mq(unsigned nq)
+{
+	char v[16];
+
+	fset("1", FE "/ring-page-order");
+	snprintf(v, sizeof(v), "%u", nq);
+	fset(v, FE "/multi-queue-num-queues");
+	for (unsigned i = 0; i < nq; i++) {
+		memset(fk.pages[2 * i], 0, 2 * 4096);
+		blkif_sring_t *s = (blkif_sring_t *)fk.pages[2 * i];
+		SHARED_RING_INIT(s);
+		FRONT_RING_INIT(&mq[i], s, 2 * 4096);
+		snprintf(v, sizeof(v), "%u", 2 * i);
+		fset(v, FE "/queue-%u/ring-ref0", i);
+		snprintf(v, sizeof(v), "%u", 2 * i + 1);
+		fset(v, FE "/queue-%u/ring-ref1", i);
+		snprintf(v, sizeof(v), "%u", 10 + i);
+		fset(v, FE "/queue-%u/event-channel", i);
+	}
+	fset("x86_64-abi", FE "/protocol");
+	fset("3", FE "/state");
+	pump();
+}
+
+static struct blkif_response mq_submit(unsigned qi, const struct blkif_request *req)
+{
+	blkif_front_ring_t *f = &mq[qi];
+	*RING_GET_REQUEST(f, f->req_prod_pvt) = *req;
+	f->req_prod_pvt++;
+	RING_PUSH_REQUESTS(f);
+	assert_non_null(fk.kick[10 + qi]);
+	fk.kick[10 + qi](fk.kick_arg[10 + qi]);
+	settle();
+	assert_true(RING_HAS_UNCONSUMED_RESPONSES(f));
+	struct blkif_response r = *RING_GET_RESPONSE(f, f->rsp_cons);
+	f->rsp_cons++;
+	return r;
+}
+
+static void fe_restart(void)
+{
+	fset("6", FE "/state");
+	pump();
+	fset("1", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "2");
+}
+
+static void test_multi_queue(void **state)
+{
+	assert_string_equal(fget(BE "/multi-queue-max-queues"), "4");
+	fe_connect_mq(3);
+	assert_string_equal(be_state(), "4");
+	assert_int_equal(fk.live_maps, 6);
+	for (unsigned i = 0; i < 3; i++)
+		assert_non_null(fk.kick[10 + i]);
+	assert_null(fk.kick[13]);
+
+	/* Each queue serves its own ring and answers there: a write on
+	 * queue 1, read back on queues 2 and 0. */
+	memset(fk.pages[DATA_REF], 0x3c, 4096);
+	struct blkif_request w = rw(BLKIF_OP_WRITE, 8, 1, DATA_REF);
+	w.id = 11;
+	struct blkif_response rsp = mq_submit(1, &w);
+	assert_int_equal(rsp.status, BLKIF_RSP_OKAY);
+	assert_int_equal(rsp.id, 11);
+	assert_int_equal(fk.last_notify, 11);
+	assert_int_equal(mq[0].sring->rsp_prod, 0);
+	assert_int_equal(mq[2].sring->rsp_prod, 0);
+	for (unsigned qi = 2;; qi = 0) {
+		struct blkif_request r = rw(BLKIF_OP_READ, 8, 1, DATA_REF + 1 + qi);
+		r.id = 20 + qi;
+		memset(fk.pages[DATA_REF + 1 + qi], 0, 4096);
+		rsp = mq_submit(qi, &r);
+		assert_int_equal(rsp.status, BLKIF_RSP_OKAY);
+		assert_int_equal(rsp.id, 20 + qi);
+		assert_int_equal(fk.last_notify, 10 + qi);
+		assert_memory_equal(fk.pages[DATA_REF + 1 + qi], fk.pages[DATA_REF], 4096);
+		if (!qi)
+			break;
+	}
+	/* A flush on queue 0 while queue 2 is idle. */
+	struct blkif_request f = {.operation = BLKIF_OP_FLUSH_DISKCACHE, .id = 30};
+	assert_int_equal(mq_submit(0, &f).status, BLKIF_RSP_OKAY);
+	/* A bad request on one queue does not touch the others. */
+	struct blkif_request bad = rw(BLKIF_OP_READ, SECTORS, 1, DATA_REF);
+	assert_int_equal(mq_submit(2, &bad).status, BLKIF_RSP_ERROR);
+	assert_int_equal(mq[1].sring->rsp_prod, 1);
+
+	/* An overflowing ring on one queue ends the whole connection. */
+	mq[1].sring->req_prod = 500;
+	fk.kick[11](fk.kick_arg[11]);
+	settle();
+	pump();
+	assert_string_equal(be_state(), "5");
+	for (unsigned i = 0; i < 3; i++)
+		assert_null(fk.kick[10 + i]);
+	assert_int_equal(fk.live_maps, 0);
+
+	/* Bad keys: more queues than offered, none, a missing event channel,
+	 * one port for two queues, a queue's bad ring ref. */
+	fe_restart();
+	fset("5", FE "/multi-queue-num-queues");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	fe_restart();
+	fset("0", FE "/multi-queue-num-queues");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	fe_restart();
+	fe_connect_mq(2);
+	assert_string_equal(be_state(), "4");
+	fe_restart();
+	fset("2", FE "/multi-queue-num-queues");
+	f_rm(NULL, FE "/queue-1/event-channel");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	assert_int_equal(fk.live_maps, 0);
+	fe_restart();
+	fset("10", FE "/queue-1/event-channel");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	assert_int_equal(fk.live_maps, 0);
+	fe_restart();
+	fset("11", FE "/queue-1/event-channel");
+	fset("4000", FE "/queue-1/ring-ref1");
+	fset("3", FE "/state");
+	pump();
+	assert_string_equal(be_state(), "5");
+	assert_int_equal(fk.live_maps, 0);
+	assert_null(fk.kick[10]);
+
+	/* Back to one queue: the top-level keys. */
+	fe_restart();
+	f_rm(NULL, FE "/multi-queue-num-queues");
+	f_rm(NULL, FE "/ring-page-order");
+	fe_connect(0);
+	assert_string_equal(be_state(), "4");
+	struct blkif_request r = rw(BLKIF_OP_READ, 8, 1, DATA_REF + 5);
+	assert_int_equal(submit(&r).status, BLKIF_RSP_OKAY);
+	assert_memory_equal(fk.pages[DATA_REF + 5], fk.pages[DATA_REF], 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +949,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_indirect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_multipage_ring, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multi_queue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_index_overflow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_disk, setup_ro, teardown),
