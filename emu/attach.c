@@ -38,59 +38,22 @@ static void restore_terminal(void)
 	}
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* NAME or PID -> the guest's pty; 0, or -1 after a one-line error. */
 static int resolve(const char *target, char *pty, size_t len, char *label, size_t label_len)
 {
-	struct xk_run_info *v;
-	size_t n, found = 0, at = 0;
-	bool by_pid = all_digits(target);
-	long pid = by_pid ? strtol(target, NULL, 10) : 0;
-	char dir[256] = "?";
+	struct xk_run_info g;
 
-	if (xk_runtime_list(&v, &n)) {
-		xk_err("out of memory");
+	if (xk_runtime_find("console", target, &g))
 		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (by_pid ? v[i].pid == pid : !strcmp(v[i].name, target)) {
-			if (!found++)
-				at = i;
-		}
-	xk_runtime_dir(dir, sizeof(dir), false);
-	int rc = -1;
-	if (!found) {
-		xk_err("console: no running guest %s %s (no run file in %s; see 'xenkvm list')",
-		       by_pid ? "with pid" : "named", target, dir);
-	} else if (found > 1) {
-		char pids[256] = "";
-		size_t off = 0;
-		for (size_t i = 0; i < n && off < sizeof(pids) - 24; i++)
-			if (!strcmp(v[i].name, target))
-				off += (size_t)snprintf(pids + off, sizeof(pids) - off, "%s%ld",
-							off ? ", " : "", v[i].pid);
-		xk_err("console: %zu guests are named %s (pids %s): give a pid", found, target,
-		       pids);
-	} else if (strcmp(v[at].console, "pty") || !v[at].pty[0]) {
+	if (strcmp(g.console, "pty") || !g.pty[0]) {
 		xk_err("console: guest %s (pid %ld) has no pty console (it runs with --console %s; "
 		       "start it with --console pty)",
-		       v[at].name, v[at].pid, v[at].console);
-	} else {
-		snprintf(pty, len, "%s", v[at].pty);
-		snprintf(label, label_len, "%s", v[at].name);
-		rc = 0;
+		       g.name, g.pid, g.console);
+		return -1;
 	}
-	free(v);
-	return rc;
+	snprintf(pty, len, "%s", g.pty);
+	snprintf(label, label_len, "%s", g.name);
+	return 0;
 }
 
 static int write_all(int fd, const char *buf, size_t len)

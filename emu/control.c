@@ -395,49 +395,19 @@ static void hotplug_usage(FILE *f)
 	      f);
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* NAME or PID -> its control socket; 0, or -1 after a one-line error. */
 static int resolve(const char *cmd, const char *target, char *path, size_t len)
 {
-	struct xk_run_info *v;
-	size_t n, found = 0, at = 0;
-	bool by_pid = all_digits(target);
-	long pid = by_pid ? strtol(target, NULL, 10) : 0;
-	char dir[256] = "?";
+	struct xk_run_info g;
 
-	if (xk_runtime_list(&v, &n)) {
-		xk_err("out of memory");
+	if (xk_runtime_find(cmd, target, &g))
+		return -1;
+	if (!g.control[0]) {
+		xk_err("%s: guest %s (pid %ld) has no control socket", cmd, g.name, g.pid);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (by_pid ? v[i].pid == pid : !strcmp(v[i].name, target))
-			if (!found++)
-				at = i;
-	xk_runtime_dir(dir, sizeof(dir), false);
-	int rc = -1;
-	if (!found)
-		xk_err("%s: no running guest %s %s (no run file in %s; see 'xenkvm list')", cmd,
-		       by_pid ? "with pid" : "named", target, dir);
-	else if (found > 1)
-		xk_err("%s: %zu guests are named %s: give a pid (see 'xenkvm list')", cmd, found,
-		       target);
-	else if (!v[at].control[0])
-		xk_err("%s: guest %s (pid %ld) has no control socket", cmd, v[at].name, v[at].pid);
-	else {
-		snprintf(path, len, "%s", v[at].control);
-		rc = 0;
-	}
-	free(v);
-	return rc;
+	snprintf(path, len, "%s", g.control);
+	return 0;
 }
 
 int xk_cmd_hotplug(int argc, char **argv)

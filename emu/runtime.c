@@ -254,3 +254,50 @@ void xk_runtime_unregister(char *path)
 	unlink(path);
 	free(path);
 }
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+int xk_runtime_find(const char *cmd, const char *target, struct xk_run_info *out)
+{
+	struct xk_run_info *v;
+	size_t n, found = 0, at = 0;
+	bool by_pid = all_digits(target);
+	long pid = by_pid ? strtol(target, NULL, 10) : 0;
+	char dir[256] = "?";
+
+	if (xk_runtime_list(&v, &n)) {
+		xk_err("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((by_pid ? v[i].pid == pid : !strcmp(v[i].name, target)) && !found++)
+			at = i;
+	xk_runtime_dir(dir, sizeof(dir), false);
+	int rc = -1;
+	if (!found) {
+		xk_err("%s: no running guest %s %s (no run file in %s; see 'xenkvm list')", cmd,
+		       by_pid ? "with pid" : "named", target, dir);
+	} else if (found > 1) {
+		char pids[256] = "";
+		size_t off = 0;
+		for (size_t i = 0; i < n && off < sizeof(pids) - 24; i++)
+			if (!strcmp(v[i].name, target))
+				off += (size_t)snprintf(pids + off, sizeof(pids) - off, "%s%ld",
+							off ? ", " : "", v[i].pid);
+		xk_err("%s: %zu guests are named %s (pids %s): give a pid", cmd, found, target,
+		       pids);
+	} else {
+		*out = v[at];
+		rc = 0;
+	}
+	free(v);
+	return rc;
+}

@@ -33,6 +33,10 @@ int xk_runtime_dir(char *buf, size_t len, bool create);
 /* Every running launcher (stale files of dead ones are skipped, and removed
  * when they are ours).  *out is malloc'ed; 0 or -1. */
 int xk_runtime_list(struct xk_run_info **out, size_t *n);
+/* The running guest named by target (a name, or a pid if all digits) into
+ * *out; 0, or -1 after a one-line error prefixed by cmd (none, or several
+ * guests of that name). */
+int xk_runtime_find(const char *cmd, const char *target, struct xk_run_info *out);
 /* Writes this process's run file; returns its path (malloc'ed) or NULL
  * after a warning unless quiet (the guest runs anyway, it is just not
  * findable). */
