@@ -13,9 +13,12 @@
  * segments, a bad segment gref or a bad inner operation.  Each must get
  * BLKIF_RSP_ERROR (BLKIF_RSP_EOPNOTSUPP for the unknown operation) with its
  * id and the ring goes on: a good indirect read and a good read-back still
- * work.  Then an impossible req_prod (more than a ring's worth outstanding)
+ * work.  Then an impossible req_prods[cq] (more than a ring's worth outstanding)
  * ends the connection (backend Closing, with a launcher message), and closing and
- * connecting again gives a ring that serves good requests.  Every answer
+ * connecting again gives a ring that serves good requests.  Last, two
+ * queues (multi-queue-num-queues 2, queue-N/ring-ref and event-channel):
+ * each is served and answered on its own ring; 17 queues are refused, and
+ * one queue works again.  Every answer
  * means the launcher is still alive (docs/devices.md, "Hostile frontends").
  */
 #include "xkg.h"
@@ -36,18 +39,22 @@ enum {
 	REF_RO = 15,	  /* data[3], read-only */
 	REF_OTHER = 16,	  /* data[2], granted to domain 5 */
 	REF_UNUSED = 400, /* inside the table, never granted */
+	REF_RING1 = 17,	  /* queue 1's ring */
 	REF_OUTSIDE = 100000,
 };
 
 static char gnt_va[XKG_PAGE_SIZE] __aligned(4096);
-static uint8_t ring_page[XKG_PAGE_SIZE] __aligned(4096);
-#define sring (*(blkif_sring_t *)ring_page)
+/* Two queues' rings; submit() and friends work on queue cq. */
+static uint8_t ring_pages[2][XKG_PAGE_SIZE] __aligned(4096);
+static unsigned cq;
+#define sring	  (*(blkif_sring_t *)ring_pages[cq])
+#define ring_page ring_pages[0]
 static uint8_t data[NDATA][XKG_PAGE_SIZE] __aligned(4096);
 static struct blkif_request_segment
     ind_page[XKG_PAGE_SIZE / sizeof(struct blkif_request_segment)] __aligned(4096);
 static grant_entry_v1_t *gnt;
-static RING_IDX req_prod;
-static uint32_t port;
+static RING_IDX req_prods[2];
+static uint32_t ports[2];
 static char be_path[128];
 static uint64_t disk_sectors;
 static uint64_t next_id = 1000;
@@ -64,7 +71,7 @@ static void grant(unsigned ref, const void *page, domid_t dom, bool ro)
 
 static void kick(void)
 {
-	struct evtchn_send s = {.port = port};
+	struct evtchn_send s = {.port = ports[cq]};
 	HYPERVISOR_event_channel_op(EVTCHNOP_send, &s);
 }
 
@@ -118,9 +125,9 @@ static void connect(void)
 {
 	memset(ring_page, 0, sizeof(ring_page));
 	SHARED_RING_INIT(&sring);
-	req_prod = 0;
+	req_prods[cq] = 0;
 	fe_write("ring-ref", "%lu", REF_RING);
-	fe_write("event-channel", "%lu", port);
+	fe_write("event-channel", "%lu", ports[cq]);
 	CHECK_EQ(xkg_xs_write(VBD "/protocol", "x86_64-abi"), 0, "protocol");
 	fe_write("state", "%lu", XenbusStateInitialised);
 	CHECK(wait_be_state(XenbusStateConnected), "backend did not connect (state %ld)",
@@ -146,9 +153,9 @@ static int submit(const char *what, const void *req)
 	uint64_t id;
 
 	memcpy(&id, (const uint8_t *)req + 8, sizeof(id)); /* id: same offset in every kind */
-	memcpy(&sring.ring[req_prod % RING_ENTRIES].req, req, sizeof(struct blkif_request));
-	req_prod++;
-	__atomic_store_n(&sring.req_prod, req_prod, __ATOMIC_RELEASE);
+	memcpy(&sring.ring[req_prods[cq] % RING_ENTRIES].req, req, sizeof(struct blkif_request));
+	req_prods[cq]++;
+	__atomic_store_n(&sring.req_prod, req_prods[cq], __ATOMIC_RELEASE);
 	kick();
 	if (!wait_idx_for(&sring.rsp_prod, r0 + 1, 3000000UL)) {
 		xkg_fail("%s: no response (backend state %ld)", what, be_state());
@@ -387,7 +394,8 @@ void test_main(void)
 	if (xkg_status() > XKG_SUCCESS)
 		return;
 	gnt = (grant_entry_v1_t *)gnt_va;
-	grant(REF_RING, ring_page, 0, false);
+	grant(REF_RING, ring_pages[0], 0, false);
+	grant(REF_RING1, ring_pages[1], 0, false);
 	for (unsigned i = 0; i < NDATA; i++)
 		grant(REF_DATA + i, data[i], 0, false);
 	grant(REF_IND, ind_page, 0, true);
@@ -397,7 +405,7 @@ void test_main(void)
 	struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 0};
 	rc = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au);
 	CHECK_EQ(rc, 0, "alloc_unbound");
-	port = au.port;
+	ports[cq] = au.port;
 
 	CHECK(xkg_xs_read(VBD "/backend", be_path, sizeof(be_path)) > 0,
 	      "no vbd 51712 (run with --disk file:IMG,xvda,w)");
@@ -410,7 +418,7 @@ void test_main(void)
 		return;
 	disk_sectors = (uint64_t)sectors;
 	printf("blkfront-hostile: backend %s, %lu sectors, port %u, ring of %u\n", be_path,
-	       (unsigned long)disk_sectors, port, (unsigned)RING_ENTRIES);
+	       (unsigned long)disk_sectors, ports[0], (unsigned)RING_ENTRIES);
 
 	connect();
 	if (xkg_status() > XKG_SUCCESS)
@@ -424,7 +432,7 @@ void test_main(void)
 	__atomic_store_n(&sring.req_prod, r0 + RING_ENTRIES + 1, __ATOMIC_RELEASE);
 	kick();
 	CHECK(wait_be_state(XenbusStateClosing),
-	      "backend not Closing after req_prod overflow (%ld)", be_state());
+	      "backend not Closing after req_prods[cq] overflow (%ld)", be_state());
 	CHECK(sring.rsp_prod == r0, "%u responses to an overflowing ring", sring.rsp_prod - r0);
 	/* The reason is in dom0's error node, which this domain may not read
 	 * (libxl's permissions); the runner checks the launcher's message. */
@@ -444,5 +452,68 @@ void test_main(void)
 	CHECK(wait_be_state(XenbusStateClosing), "backend not Closing after a second overflow");
 	close_and_reopen();
 	good_io("reconnected again", 0x6d);
+
+	/* Two queues (multi-queue-max-queues): each ring is served and
+	 * answered on its own, through its own event channel. */
+	char mq[16];
+	CHECK(xkg_xs_read("/local/domain/0/backend/vbd/1/51712/multi-queue-max-queues", mq,
+			  sizeof(mq)) > 0 &&
+		  mq[0] >= '2',
+	      "multi-queue-max-queues %s", mq);
+	struct evtchn_alloc_unbound au1 = {.dom = DOMID_SELF, .remote_dom = 0};
+	CHECK_EQ(HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au1), 0, "second port");
+	ports[1] = au1.port;
+	fe_write("state", "%lu", XenbusStateClosing);
+	CHECK(wait_be_state(XenbusStateClosing), "backend not Closing");
+	fe_write("state", "%lu", XenbusStateClosed);
+	CHECK(wait_be_state(XenbusStateClosed), "backend not Closed");
+	fe_write("state", "%lu", XenbusStateInitialising);
+	CHECK(wait_be_state(XenbusStateInitWait), "backend not back in InitWait");
+	for (unsigned i = 0; i < 2; i++) {
+		memset(ring_pages[i], 0, XKG_PAGE_SIZE);
+		SHARED_RING_INIT((blkif_sring_t *)ring_pages[i]);
+		req_prods[i] = 0;
+	}
+	fe_write("multi-queue-num-queues", "%lu", 2);
+	fe_write("queue-0/ring-ref", "%lu", REF_RING);
+	fe_write("queue-0/event-channel", "%lu", ports[0]);
+	fe_write("queue-1/ring-ref", "%lu", REF_RING1);
+	fe_write("queue-1/event-channel", "%lu", ports[1]);
+	fe_write("state", "%lu", XenbusStateInitialised);
+	CHECK(wait_be_state(XenbusStateConnected), "two queues: backend did not connect (%ld)",
+	      be_state());
+	cq = 1;
+	fill(data[0], 0x7e);
+	struct blkif_request r = rw(BLKIF_OP_WRITE, 0, 1);
+	seg(&r, 0, REF_DATA, 0, 7);
+	expect("two queues: write on queue 1", &r, BLKIF_RSP_OKAY);
+	cq = 0;
+	CHECK(sring.rsp_prod == 0, "queue 0 got queue 1's answer");
+	memset(data[1], 0xee, XKG_PAGE_SIZE);
+	r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	expect("two queues: read on queue 0", &r, BLKIF_RSP_OKAY);
+	CHECK(!memcmp(data[0], data[1], XKG_PAGE_SIZE), "two queues: read back differs");
+	cq = 1;
+	CHECK(sring.rsp_prod == 1, "queue 1 got queue 0's answer");
+	r = rw(BLKIF_OP_READ, disk_sectors, 1);
+	seg(&r, 0, REF_DATA + 1, 0, 7);
+	expect("two queues: read past the end on queue 1", &r, BLKIF_RSP_ERROR);
+	cq = 0;
+
+	/* More queues than offered: refused; then one queue again. */
+	fe_write("state", "%lu", XenbusStateClosing);
+	wait_be_state(XenbusStateClosing);
+	fe_write("state", "%lu", XenbusStateClosed);
+	wait_be_state(XenbusStateClosed);
+	fe_write("state", "%lu", XenbusStateInitialising);
+	wait_be_state(XenbusStateInitWait);
+	fe_write("multi-queue-num-queues", "%lu", 17);
+	fe_write("state", "%lu", XenbusStateInitialised);
+	CHECK(wait_be_state(XenbusStateClosing), "17 queues: backend not Closing (%ld)",
+	      be_state());
+	fe_write("multi-queue-num-queues", "%lu", 1);
+	close_and_reopen();
+	good_io("one queue again", 0x11);
 	printf("blkfront-hostile: the launcher is still here\n");
 }
