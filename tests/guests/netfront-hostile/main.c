@@ -231,6 +231,10 @@ void test_main(void)
 	tx_push();
 	CHECK(wait_idx(&rx_ring.rsp_prod, r0 + 1), "no RX response on a read-only buffer");
 	CHECK_EQ(rx_ring.ring[r0 % RX_SIZE].rsp.status, NETIF_RSP_ERROR, "read-only RX buffer");
+	/* Its TX answer may come after the RX one: wait, or good_packet()
+	 * below would take it for its own. */
+	CHECK(wait_idx(&tx_ring.rsp_prod, tx_prod), "no TX response to the packet for the "
+						    "read-only buffer");
 	grant(REF_DATA + 2, data[2], false);
 	good_packet("after bad refs");
 
