@@ -111,14 +111,14 @@ def run_steps(g, steps, platform, pos=0, timeout=120, max_reruns=1, stop_on_mism
     Output is framed by markers so that echoes and kernel messages cannot
     fake a pass.  KNOWN BUG (pvm only, docs/architecture.md): about 1 in
     100 busybox processes segfaults there; a step whose output shows one is
-    run again (steps are idempotent), at most max_reruns times per run, and
-    said.  Returns (failures, position after the last output)."""
+    run again (steps are idempotent), at most max_reruns times per run in
+    all, and said.  Returns (failures, position after the last output)."""
     fails = []
     reruns = 0
     for i, step in enumerate(steps):
         name, c, want = step[:3]
         tmo = step[3] if len(step) > 3 else timeout
-        for attempt in (0, 1):
+        for attempt in range(max_reruns + 1):
             tag = f"{i}x{attempt}"
             g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
             m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", tmo, pos)
@@ -126,7 +126,7 @@ def run_steps(g, steps, platform, pos=0, timeout=120, max_reruns=1, stop_on_mism
                 break
             pos = m.end()
             out = m.group(1).decode(errors="replace").replace("\r", "").strip()
-            if (platform == "pvm" and attempt == 0 and reruns < max_reruns
+            if (platform == "pvm" and reruns < max_reruns
                     and "Segmentation fault" in out):
                 reruns += 1
                 print(f"KNOWN BUG (pvm): a process segfaulted in step {name}; "
