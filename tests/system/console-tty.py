@@ -3,8 +3,8 @@
 """`xenkvm run` with a terminal on stdin (what tools/setup gives a user).
 
 The launcher puts the terminal in raw input mode: keys reach the guest's
-shell once (no double echo), Ctrl-C goes to the guest instead of killing
-the launcher, Ctrl-] stops the guest (exit 130), and the
+shell once (no double echo), Ctrl-C interrupts the guest's command instead
+of killing the launcher, Ctrl-] stops the guest (exit 130), and the
 terminal's settings are restored afterwards.
 
 usage: console-tty.py --xenkvm PATH [--kernel VMLINUZ]   (pvm; exit 77 elsewhere)
@@ -90,13 +90,23 @@ def main():
         echoes = buf[start:].count(b"echo tty-$((6*7))-ok")
         if echoes != 1:
             fails.append(f"the typed line was echoed {echoes} times, want 1")
-        # Ctrl-C is a byte for the guest now: its tty echoes it and the
-        # launcher keeps running.  (The initramfs shell ignores SIGINT: init
-        # starts it asynchronously, so ^C does not interrupt its commands.)
+        # Ctrl-C is a byte for the guest now: its tty turns it into SIGINT
+        # for the foreground command, and the launcher keeps running.
         start = len(buf)
+        os.write(master, b"sleep 60; echo not-interrupted\r")
+        time.sleep(2)
         os.write(master, b"\x03")
         if not wait_for(rb"\^C", 30, start):
             fails.append("Ctrl-C did not reach the guest's terminal")
+        start = len(buf)
+        os.write(master, b"echo sleep-status-$?\r")
+        m = wait_for(rb"sleep-status-(\d+)", 20, start)
+        if not m:
+            fails.append("the shell did not come back after Ctrl-C")
+        elif m.group(1) != b"130":
+            fails.append(f"Ctrl-C: sleep's status {m.group(1).decode()}, want 130 (SIGINT)")
+        if b"not-interrupted" in buf[start:]:
+            fails.append("Ctrl-C did not interrupt the command")
         time.sleep(2)
         if p.poll() is not None:
             fails.append("Ctrl-C stopped the launcher")
