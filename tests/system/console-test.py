@@ -23,7 +23,6 @@ usage: console-test.py --xenkvm PATH --case pty|last-line|cli [--platform pvm|hw
 
 Exit: 0 pass, 1 fail, 77 skip (platform not here).
 """
-import argparse
 import os
 import re
 import select
@@ -35,8 +34,8 @@ import termios
 import threading
 import time
 
-SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXIT_SKIP = 77
+import xktest
+
 BOOT_TIMEOUT = 300
 fails = []
 
@@ -46,18 +45,6 @@ def check(cond, what):
     if not cond:
         fails.append(what)
     return cond
-
-
-def fetch_kernel():
-    k = os.environ.get("XENKVM_DEBIAN_VMLINUZ")
-    if k and os.path.exists(k):
-        return k
-    out = subprocess.run([os.path.join(SRC, "tools", "fetch-debian-kernel")],
-                         capture_output=True, text=True)
-    if out.returncode != 0 or not out.stdout.strip():
-        sys.stderr.write(out.stderr)
-        return None
-    return out.stdout.strip().splitlines()[-1]
 
 
 class Reader:
@@ -143,17 +130,12 @@ class Env:
         self.initrd = os.path.join(self.tmp, "initrd.cpio.gz")
 
     def prepare_guest(self):
-        self.kernel = self.a.kernel or fetch_kernel()
-        if not self.kernel:
-            print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
-            return False
-        subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), self.initrd], check=True)
-        return True
+        self.kernel = xktest.need_kernel(self.a)
+        xktest.make_initramfs(self.initrd)
 
     def run_cmd(self, *extra):
-        return [self.xenkvm, "run", "--platform", self.a.platform, "--kernel", self.kernel,
-                "--ramdisk", self.initrd, "--memory", "512", "--extra",
-                "console=hvc0 loglevel=4", "--timeout", str(BOOT_TIMEOUT + 120)] + list(extra)
+        return xktest.run_cmd(self.xenkvm, self.kernel, self.initrd, BOOT_TIMEOUT + 120, *extra,
+                              platform=self.a.platform)
 
     def xk(self, *args, timeout=30):
         return subprocess.run([self.xenkvm] + list(args), capture_output=True, text=True,
@@ -192,11 +174,7 @@ def case_last_line(e):
         # output has the computed marker.
         marker = f"LAST-{40 + i}-LINE".encode()
         send(f"echo LAST-$((40+{i}))-LINE; poweroff -f")
-        try:
-            rc = p.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            rc = p.wait()
+        rc = xktest.wait_or_kill(p, 120)[0]
         out.t.join(5)
         err.t.join(5)
         text = out.text()
@@ -236,11 +214,7 @@ def case_last_line(e):
                            env=dict(os.environ, XENSTORED_PATH=sock),
                            capture_output=True, text=True)
         check(w.returncode == 0, "xenstore-write control/shutdown " + w.stderr.strip())
-    try:
-        rc = p.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = p.wait()
+    rc = xktest.wait_or_kill(p, 120)[0]
     out.t.join(5)
     check(rc == 0, f"--console none: xenkvm exited {rc}, want 0")
     check(out.text() == b"", "--console none: nothing on stdout")
@@ -318,11 +292,7 @@ def _case_pty(e, p, name, log, out, err):
     run_step(cr, lambda l: os.write(master, l.encode() + b"\r"), "echo attach-$((6*7))",
              r"attach-42", "attach")
     os.write(master, b"\x1d")
-    try:
-        rc = c.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        c.kill()
-        rc = c.wait()
+    rc = xktest.wait_or_kill(c, 10)[0]
     check(rc == 0, f"Ctrl-] detaches (exit {rc})")
     check(cr.wait_for(r"detached", 5) is not None, "it says so")
     after = termios.tcgetattr(slave)
@@ -345,11 +315,7 @@ def _case_pty(e, p, name, log, out, err):
     except subprocess.TimeoutExpired:
         rc = None
     check(rc == 0, f"the guest powered off (xenkvm exit {rc})")
-    try:
-        crc = c.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        c.kill()
-        crc = c.wait()
+    crc = xktest.wait_or_kill(c, 10)[0]
     cr.stop()
     text = cr.text()
     check(crc == 0 and b"the guest is gone" in text,
@@ -403,29 +369,20 @@ def case_cli(e):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--xenkvm", required=True)
+    ap = xktest.arg_parser(platforms=("pvm", "hw"), timeout=None)
     ap.add_argument("--case", required=True, choices=["pty", "last-line", "cli"])
-    ap.add_argument("--platform", default="pvm", choices=["pvm", "hw"])
-    ap.add_argument("--kernel")
     a = ap.parse_args()
+    if a.case != "cli":
+        xktest.need_platform(a)
     e = Env(a)
     if a.case == "cli":
         case_cli(e)
     else:
-        det = subprocess.run([e.xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
-        if det != a.platform:
-            print(f"SKIP: this host's KVM is '{det}', not {a.platform}")
-            return EXIT_SKIP
-        if not e.prepare_guest():
-            return 1
+        e.prepare_guest()
         {"pty": case_pty, "last-line": case_last_line}[a.case](e)
     if not fails:
         shutil.rmtree(e.tmp, ignore_errors=True)
-    for f in fails:
-        print("FAIL: " + f)
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 0 if not fails else 1
+    return xktest.report(fails)
 
 
 if __name__ == "__main__":

@@ -9,47 +9,30 @@ terminal's settings are restored afterwards.
 
 usage: console-tty.py --xenkvm PATH [--kernel VMLINUZ]   (pvm; exit 77 elsewhere)
 """
-import argparse
-import importlib.util
 import os
 import pty
 import re
 import select
 import subprocess
 import sys
-import tempfile
 import termios
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
-boot = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(boot)
+import xktest
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--xenkvm", required=True)
-    ap.add_argument("--kernel")
-    a = ap.parse_args()
-    det = subprocess.run([a.xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
-    if det != "pvm":
-        print(f"SKIP: this host's KVM is '{det}', not pvm")
-        return 77
-    kernel = a.kernel or boot.fetch_kernel()
-    if not kernel:
-        print("FAIL: cannot get Debian's kernel")
-        return 1
-    tmp = tempfile.mkdtemp(prefix="xenkvm-tty-", dir="/tmp")
+    return xktest.start(xktest.arg_parser(timeout=None).parse_args(), "tty", run)
+
+
+def run(a, xenkvm, kernel, tmp):
     initrd = os.path.join(tmp, "initrd.cpio.gz")
-    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), initrd], check=True)
+    xktest.make_initramfs(initrd)
 
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
-    p = subprocess.Popen([a.xenkvm, "run", "--kernel", kernel, "--ramdisk", initrd,
-                          "--memory", "256", "--extra", "console=hvc0 loglevel=1",
-                          "--timeout", "120"],
+    # no --platform: the launcher picks this host's
+    p = subprocess.Popen(xktest.run_cmd(xenkvm, kernel, initrd, 120, memory=256, loglevel=1),
                          stdin=slave, stdout=slave, stderr=slave, close_fds=True)
     buf = b""
 
@@ -124,11 +107,7 @@ def main():
         fails.append("the terminal's settings were not restored")
     os.close(slave)
     os.close(master)
-    subprocess.run(["rm", "-rf", tmp])
-    for f in fails:
-        print("FAIL: " + f)
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 0 if not fails else 1
+    return xktest.report(fails)
 
 
 if __name__ == "__main__":

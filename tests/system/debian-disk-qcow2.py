@@ -20,37 +20,14 @@ to raw with `qemu-img convert`, runs e2fsck on the filesystem, reads the
 files back with debugfs and compares the raw bytes.
 Exit: 0 pass, 1 fail, 77 skip.
 """
-import argparse
-import hashlib
-import importlib.util
 import os
-import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-EXIT_SKIP = 77
-
-spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
-boot = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(boot)
+import xktest
+from xktest import md5
 
 FILES = [("f1", 40), ("f2", 700), ("f3", 1), ("d/f4", 2100)]  # KiB of random bytes
-
-
-def md5(data):
-    return hashlib.md5(data).hexdigest()
-
-
-def tool(name):
-    for d in ("", "/sbin/", "/usr/sbin/"):
-        p = shutil.which(name) if not d else d + name
-        if p and os.path.exists(p):
-            return p
-    return None
 
 
 def helpers_of(tmp):
@@ -70,38 +47,14 @@ def helpers_of(tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--xenkvm", required=True)
-    ap.add_argument("--platform", default="pvm", choices=["pvm"])
-    ap.add_argument("--kernel")
-    ap.add_argument("--timeout", type=int, default=240)
-    a = ap.parse_args()
+    a = xktest.arg_parser().parse_args()
+    xktest.need_tools(("qemu-img", "qemu-nbd", "mkfs.ext4", "debugfs", "e2fsck"),
+                      "qemu-utils, e2fsprogs")
+    return xktest.start(a, "qcow2", run)
 
-    xenkvm = os.path.abspath(a.xenkvm)
-    det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
-    if det != a.platform:
-        print(f"SKIP: this host's KVM is '{det}', not {a.platform}")
-        return EXIT_SKIP
-    for t in ("qemu-img", "qemu-nbd", "mkfs.ext4", "debugfs", "e2fsck"):
-        if not tool(t):
-            print(f"SKIP: {t} not installed (qemu-utils, e2fsprogs)")
-            return EXIT_SKIP
-    kernel = a.kernel or boot.fetch_kernel()
-    if not kernel:
-        print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
-        return 1
-    kdir = os.path.dirname(os.path.dirname(kernel))
 
-    tmp = tempfile.mkdtemp(prefix="xenkvm-qcow2-", dir="/tmp")
-    try:
-        fails = errors(xenkvm, kernel, tmp)
-        fails += guest(a, xenkvm, kernel, kdir, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    for f in fails:
-        print("FAIL: " + f)
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 0 if not fails else 1
+def run(a, xenkvm, kernel, tmp):
+    return xktest.report(errors(xenkvm, kernel, tmp) + guest(a, xenkvm, kernel, tmp))
 
 
 def qemu_img(*args):
@@ -144,7 +97,7 @@ def errors(xenkvm, kernel, tmp):
     return fails
 
 
-def guest(a, xenkvm, kernel, kdir, tmp):
+def guest(a, xenkvm, kernel, tmp):
     fails = []
     fs_img = os.path.join(tmp, "fs.qcow2")
     vhd_img = os.path.join(tmp, "b.vhd")
@@ -161,28 +114,18 @@ def guest(a, xenkvm, kernel, kdir, tmp):
     ro_before = open(ro_img, "rb").read()
 
     initrd = os.path.join(tmp, "initrd.cpio.gz")
-    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), "--modules",
-                    "xen-blkfront,crc32c_generic,ext4", "--kernel-dir", kdir, initrd,
-                    tool("mkfs.ext4")], check=True)
+    xktest.make_initramfs(initrd, xktest.tool("mkfs.ext4"),
+                          modules="xen-blkfront,crc32c_generic,ext4", kernel=kernel)
 
     ttmp = os.path.join(tmp, "t")
     os.makedirs(ttmp, exist_ok=True)
-    cmd = [xenkvm, "run", "--platform", a.platform, "--kernel", kernel, "--ramdisk", initrd,
-           "--memory", "512", "--extra", "console=hvc0 loglevel=4", "--timeout", str(a.timeout),
-           "--disk", f"format=qcow2, vdev=xvda, access=rw, target={fs_img}",
-           "--disk", f"format=vhd, vdev=xvdb, target={vhd_img}",
-           "--disk", f"vdev=xvdc, access=w, target={vmdk_img}",
-           "--disk", f"{ro_img},qcow2,xvdd,r"]
-    print("running: " + " ".join(cmd), flush=True)
-    old = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = ttmp
-    try:
-        g = boot.Guest(cmd)
-    finally:
-        if old is None:
-            del os.environ["TMPDIR"]
-        else:
-            os.environ["TMPDIR"] = old
+    g = xktest.Guest(xktest.run_cmd(
+        xenkvm, kernel, initrd, a.timeout,
+        "--disk", f"format=qcow2, vdev=xvda, access=rw, target={fs_img}",
+        "--disk", f"format=vhd, vdev=xvdb, target={vhd_img}",
+        "--disk", f"vdev=xvdc, access=w, target={vmdk_img}",
+        "--disk", f"{ro_img},qcow2,xvdd,r", platform=a.platform),
+        env=dict(os.environ, TMPDIR=ttmp))
     outs = {}
     raw_dd = ("dd if=/dev/urandom of=/tmp/{d} bs=4k count=1024 2>/dev/null;"
               " dd if=/tmp/{d} of=/dev/{d} bs=64k conv=fsync 2>/dev/null; md5sum < /tmp/{d};"
@@ -192,38 +135,13 @@ def guest(a, xenkvm, kernel, kdir, tmp):
         ("devs", "cat /proc/partitions",
          r"202\s+0\s+262144 xvda(?s:.*)xvdb(?s:.*)xvdc(?s:.*)xvdd"),
         ("mkfs", "mkfs.ext4 -q -F /dev/xvda && echo made", r"(?m)^made$"),
-        ("mount", "mkdir -p /mnt; grep -q ' /mnt ' /proc/mounts || mount -t ext4 /dev/xvda /mnt;"
-                  " grep -q '^/dev/xvda /mnt ext4 rw' /proc/mounts && echo mounted", r"^mounted$"),
-        ("write", "mkdir -p /mnt/d; " + "; ".join(
-            f"dd if=/dev/urandom of=/mnt/{n} bs=1k count={k} 2>/dev/null" for n, k in FILES) +
-         "; seq 1 20000 > /mnt/d/seq; cd /mnt && md5sum " +
-         " ".join(n for n, _ in FILES) + " d/seq; cd /", r"(?m)^[0-9a-f]{32}  d/seq$"),
-        ("sync", "sync; fstrim /mnt >/dev/null 2>&1; grep -q ' /mnt ' /proc/mounts && umount /mnt;"
-                 " grep -q ' /mnt ' /proc/mounts || echo unmounted", r"^unmounted$"),
+    ] + xktest.ext4_steps(FILES) + [
         ("vhd", raw_dd.format(d="xvdb"), r"^[0-9a-f]{32}\s+-\s+[0-9a-f]{32}"),
         ("vmdk", raw_dd.format(d="xvdc"), r"^[0-9a-f]{32}\s+-\s+[0-9a-f]{32}"),
-        ("ro-read", "md5sum < /dev/xvdd", r"^[0-9a-f]{32}"),
-        ("ro-write", "dd if=/dev/zero of=/dev/xvdd bs=4k count=1 conv=fsync 2>/dev/null;"
-                     " echo rc=$?", r"rc=[1-9]"),
-        ("splats", "dmesg | grep -E 'Oops|BUG:|WARNING: CPU:|Call Trace|blkfront.*(error|fail)'"
-                   " || echo clean", r"\Aclean\Z"),
+    ] + xktest.readonly_steps("xvdd") + [
+        xktest.splat_step(also="|blkfront.*(error|fail)"),
     ]
-    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
-        fails.append("no shell: the guest never reached its init")
-    else:
-        # KNOWN BUG (pvm, see debian-boot.py): a busybox segfault reruns a
-        # step once (the steps are idempotent).
-        fails += boot.run_steps(g, steps, a.platform, outs=outs)[0]
-        g.send("poweroff -f")
-    try:
-        rc = g.p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        g.p.kill()
-        rc = g.p.wait()
-        fails.append("the guest did not power off")
-    g.t.join(5)
-    if not fails and rc != 0:
-        fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
+    g.run_to_poweroff(a, steps, fails, outs)
     left = helpers_of(tmp)
     if left:
         fails.append(f"qemu-nbd still running after the launcher exited: {left}")
@@ -242,21 +160,7 @@ def guest(a, xenkvm, kernel, kdir, tmp):
         out = img + ".raw"
         qemu_img("convert", "-f", fmt, "-O", "raw", img, out)
         raw[img] = out
-    fs_raw = raw[fs_img]
-    fsck = subprocess.run(["e2fsck", "-fn", fs_raw], capture_output=True, text=True)
-    if fsck.returncode != 0:
-        fails.append("e2fsck: " + fsck.stdout + fsck.stderr)
-    sums = dict((l.split()[1], l.split()[0]) for l in outs["write"].splitlines()
-                if re.match(r"^[0-9a-f]{32}  ", l))
-    for name in [n for n, _ in FILES] + ["d/seq"]:
-        data = subprocess.run(["debugfs", "-R", f"cat /{name}", fs_raw],
-                              capture_output=True).stdout
-        if md5(data) != sums.get(name):
-            fails.append(f"/{name}: host reads md5 {md5(data)} ({len(data)} bytes),"
-                         f" guest wrote {sums.get(name)}")
-    seq = subprocess.run(["debugfs", "-R", "cat /d/seq", fs_raw], capture_output=True).stdout
-    if seq != "".join(f"{i}\n" for i in range(1, 20001)).encode():
-        fails.append("/d/seq differs from seq 1 20000")
+    xktest.check_ext4(raw[fs_img], FILES, outs["write"], fails)
     for step, img in (("vhd", vhd_img), ("vmdk", vmdk_img)):
         with open(raw[img], "rb") as f:
             data = f.read(4 << 20)

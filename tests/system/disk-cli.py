@@ -6,18 +6,13 @@ usage: disk-cli.py XENKVM [KERNEL]   (the missing-image case needs a kernel
 and this host's KVM; it is skipped without them)
 """
 import os
-import subprocess
 import sys
 import tempfile
 
-xenkvm = sys.argv[1]
-kernel = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("XENKVM_DEBIAN_VMLINUZ")
+import xktest
+
+xenkvm, kernel = xktest.cli_args()
 fails = []
-
-
-def run(args):
-    p = subprocess.run([xenkvm, "run"] + args, capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stderr
 
 
 CASES = [
@@ -28,17 +23,13 @@ CASES = [
     (["--disk", "vdev=xvda,devtype=cdrom"], "no image"),
     (["--disk", "file:/a.img,xvda,w", "--disk", "/b.img,raw,xvda,r"], "xvda is used twice"),
 ]
-for args, want in CASES:
-    rc, err = run(args + ["--kernel", "/nonexistent"])
-    lines = [l for l in err.splitlines() if l.strip()]
-    if rc != 1 or len(lines) != 1 or want not in err:
-        fails.append(f"{args}: exit {rc}, stderr {err!r}; want exit 1 and one line with {want!r}")
+xktest.cli_errors(xenkvm, CASES, fails)
 
-det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
+det = xktest.detect(xenkvm)
 if kernel and os.path.exists(kernel) and det in ("hw", "pvm"):
     with tempfile.TemporaryDirectory() as d:
         missing = os.path.join(d, "missing.img")
-        rc, err = run(["--kernel", kernel, "--disk", f"{missing},raw,xvda,w"])
+        rc, err = xktest.run_status(xenkvm, ["--kernel", kernel, "--disk", f"{missing},raw,xvda,w"])
         if rc != 1 or f"cannot open {missing}" not in err:
             fails.append(f"missing image: exit {rc}, stderr {err!r}")
         ro = os.path.join(d, "ro.img")
@@ -46,13 +37,10 @@ if kernel and os.path.exists(kernel) and det in ("hw", "pvm"):
             f.truncate(1 << 20)
         os.chmod(ro, 0o444)
         if os.geteuid() != 0:  # root opens it anyway
-            rc, err = run(["--kernel", kernel, "--disk", f"{ro},raw,xvda,w"])
+            rc, err = xktest.run_status(xenkvm, ["--kernel", kernel, "--disk", f"{ro},raw,xvda,w"])
             if rc != 1 or "for writing" not in err:
                 fails.append(f"read-only image in mode w: exit {rc}, stderr {err!r}")
 else:
     print("(missing-image case skipped: no kernel or no KVM here)")
 
-for f in fails:
-    print("FAIL: " + f)
-print("PASS" if not fails else f"{len(fails)} failure(s)")
-sys.exit(1 if fails else 0)
+sys.exit(xktest.report(fails))

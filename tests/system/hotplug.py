@@ -18,10 +18,8 @@ host fakes as Connected (dom0 writes its state through --xenstore-socket)
 never closes, so block-detach fails after its 10 s timeout and -f removes it.
 Exit: 0 pass, 1 fail, 77 skip.
 """
-import argparse
 import glob
 import hashlib
-import importlib.util
 import json
 import os
 import random
@@ -31,93 +29,38 @@ import socket
 import stat
 import subprocess
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-EXIT_SKIP = 77
+import xktest
+
 MAC = "00:16:3e:4a:11:02"
-
-spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
-boot = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(boot)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--xenkvm", required=True)
-    ap.add_argument("--platform", default="pvm", choices=["pvm"])
-    ap.add_argument("--kernel")
-    ap.add_argument("--timeout", type=int, default=300)
-    a = ap.parse_args()
-
-    xenkvm = os.path.abspath(a.xenkvm)
-    det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
-    if det != a.platform:
-        print(f"SKIP: this host's KVM is '{det}', not {a.platform}")
-        return EXIT_SKIP
-    kernel = a.kernel or boot.fetch_kernel()
-    if not kernel:
-        print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
-        return 1
-    kdir = os.path.dirname(os.path.dirname(os.path.abspath(kernel)))
-    tmp = tempfile.mkdtemp(prefix="xenkvm-hotplug-", dir="/tmp")
-    try:
-        return run(a, xenkvm, kernel, kdir, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return xktest.start(xktest.arg_parser(timeout=300).parse_args(), "hotplug", run)
 
 
-def run(a, xenkvm, kernel, kdir, tmp):
+def run(a, xenkvm, kernel, tmp):
     rundir = os.path.join(tmp, "run")
     os.environ["XENKVM_RUNTIME_DIR"] = rundir
     raw_img = os.path.join(tmp, "raw.img")
     with open(raw_img, "wb") as f:
         f.truncate(8 << 20)
     initrd = os.path.join(tmp, "initrd.cpio.gz")
-    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), "--modules",
-                    "xen-blkfront,xen-netfront", "--kernel-dir", kdir, initrd,
-                    os.path.join(HERE, "udhcpc-script")], check=True)
+    xktest.make_initramfs(initrd, os.path.join(xktest.HERE, "udhcpc-script"),
+                          modules="xen-blkfront,xen-netfront", kernel=kernel)
     name = f"hotplug-{os.getpid()}"
-    cmd = [xenkvm, "run", "--platform", a.platform, "--kernel", kernel, "--ramdisk", initrd,
-           "--memory", "512", "--extra", "console=hvc0 loglevel=4", "--timeout", str(a.timeout),
-           "--name", name]
-    print("running: " + " ".join(cmd), flush=True)
-    g = boot.Guest(cmd)
+    g = xktest.Guest(xktest.run_cmd(xenkvm, kernel, initrd, a.timeout, "--name", name,
+                                    platform=a.platform))
     fails = []
-    st = {"pos": 0, "retried": 0, "n": 0}
+    # KNOWN BUG (pvm, see xktest.Shell): a busybox segfault reruns a step
+    # once, two in all (the steps are idempotent).
+    shell = xktest.Shell(g, a.platform, max_reruns=2, step_reruns=1)
 
     def xk(*args):
-        r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=60)
-        print(f"$ xenkvm {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
-        return r
+        return xktest.xk(xenkvm, *args)
 
     def step(name_, c, want, timeout=60):
-        out = None
-        for attempt in (0, 1):
-            tag = f"{st['n']}x{attempt}"
-            g.send(f"echo @@B{tag}@@; {c}; echo @@E{tag}@@")
-            m = g.wait_for(rf"(?s)@@B{tag}@@\r?\n(.*?)@@E{tag}@@", timeout, st["pos"])
-            if not m:
-                break
-            st["pos"] = m.end()
-            out = m.group(1).decode(errors="replace").replace("\r", "").strip()
-            # KNOWN BUG (pvm, see debian-boot.py): a busybox segfault reruns
-            # the step once (the steps are idempotent).
-            if attempt == 0 and st["retried"] < 2 and "Segmentation fault" in out:
-                st["retried"] += 1
-                print(f"KNOWN BUG (pvm): a process segfaulted in step {name_}; "
-                      "running the step again", flush=True)
-                continue
-            break
-        st["n"] += 1
-        if out is None:
-            fails.append(f"step {name_}: no output")
-            return None
-        if not re.search(want, out):
-            fails.append(f"step {name_} ({c!r}): got {out!r}, want /{want}/")
-            return None
-        return out
+        return shell.step(name_, c, want, fails, timeout, flags=0)
 
     def expect_err(what, r, pattern):
         if r.returncode == 0 or not re.search(pattern, r.stderr):
@@ -129,9 +72,7 @@ def run(a, xenkvm, kernel, kdir, tmp):
                 f"done; [ {test} {path} ] && echo ok")
 
     written = None
-    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
-        fails.append("no shell: the guest never reached its init")
-    else:
+    if g.wait_ready(a.timeout, fails):
         # The run file names the control socket, mode 0600.
         runs = [json.load(open(p)) for p in glob.glob(os.path.join(rundir, "*.json"))]
         ctl = runs[0].get("control") if runs else None
@@ -257,16 +198,9 @@ def run(a, xenkvm, kernel, kdir, tmp):
             if r.returncode != 0:
                 fails.append(f"network-detach failed: {r.stderr}")
             step("eth0-gone", wait_dev("/sys/class/net/eth0", False), r"^ok$")
-        step("splats", "dmesg | grep -E 'Oops|BUG:|WARNING: CPU:|Call Trace' || echo clean",
-             r"\Aclean\Z")
+        step(*xktest.splat_step())
         g.send("poweroff -f")
-    try:
-        rc = g.p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        g.p.kill()
-        rc = g.p.wait()
-        fails.append("the guest did not power off")
-    g.t.join(5)
+    rc = g.finish(60, fails)
     if not fails and rc != 0:
         fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
     if not fails:
@@ -274,10 +208,7 @@ def run(a, xenkvm, kernel, kdir, tmp):
     left = os.listdir(rundir) if os.path.isdir(rundir) else []
     if left:
         fails.append(f"left in the runtime dir after exit: {left}")
-    for f in fails:
-        print("FAIL: " + f)
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 0 if not fails else 1
+    return xktest.report(fails)
 
 
 def stuck_frontend(a, xenkvm, kernel, tmp, raw_img, fails):
@@ -288,24 +219,17 @@ def stuck_frontend(a, xenkvm, kernel, tmp, raw_img, fails):
         print("SKIP (part): no xenstore-write for the stuck-frontend case")
         return
     initrd = os.path.join(tmp, "plain.cpio.gz")
-    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), initrd], check=True)
+    xktest.make_initramfs(initrd)
     sock = os.path.join(tmp, "xs.sock")
     name = f"hotplug-stuck-{os.getpid()}"
-    cmd = [xenkvm, "run", "--platform", a.platform, "--kernel", kernel, "--ramdisk", initrd,
-           "--memory", "256", "--extra", "console=hvc0 loglevel=4", "--timeout", str(a.timeout),
-           "--name", name, "--xenstore-socket", sock]
-    print("running: " + " ".join(cmd), flush=True)
-    g = boot.Guest(cmd)
+    g = xktest.Guest(xktest.run_cmd(xenkvm, kernel, initrd, a.timeout, "--name", name,
+                                    "--xenstore-socket", sock, platform=a.platform, memory=256))
     xsenv = dict(os.environ, XENSTORED_PATH=sock)
 
     def xk(*args):
-        r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=60)
-        print(f"$ xenkvm {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
-        return r
+        return xktest.xk(xenkvm, *args)
 
-    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
-        fails.append("stuck: the guest never reached its init")
-    else:
+    if g.wait_ready(a.timeout, fails, "stuck: the guest never reached its init"):
         r = xk("block-attach", name, f"{raw_img},raw,xvdb,w")
         r2 = xk("block-detach", name, "xvdb")
         if r.returncode or r2.returncode:
@@ -331,13 +255,7 @@ def stuck_frontend(a, xenkvm, kernel, tmp, raw_img, fails):
             if rd.returncode == 0:
                 fails.append("stuck: the backend directory outlived -f")
         g.send("poweroff -f")
-    try:
-        rc = g.p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        g.p.kill()
-        rc = g.p.wait()
-        fails.append("stuck: the guest did not power off")
-    g.t.join(5)
+    rc = g.finish(60, fails, "stuck: the guest did not power off")
     if rc != 0:
         fails.append(f"stuck: xenkvm exited {rc}, want 0")
 

@@ -24,24 +24,17 @@ import argparse
 import base64
 import hashlib
 import http.server
-import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 
-SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HERE = os.path.dirname(os.path.abspath(__file__))
-EXIT_SKIP = 77
+import xktest
+
 BLOB_SIZE = 6 * 1024 * 1024 + 123
 MAC = "00:16:3e:5a:17:01"
-
-spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
-debian_boot = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(debian_boot)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -84,7 +77,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def run_steps(g, steps, platform):
     """Run (command, regex, timeout) steps in the guest shell; failures."""
     named = [(str(i), c, want, tmo) for i, (c, want, tmo) in enumerate(steps)]
-    return debian_boot.run_steps(g, named, platform)[0]
+    return xktest.run_steps(g, named, platform)[0]
+
 
 def setup_netns():
     """Inside a fresh network namespace: lo up, bridge br0 192.168.77.1/24."""
@@ -99,47 +93,18 @@ def setup_netns():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--xenkvm", required=True)
+    ap = xktest.arg_parser(platforms=("pvm", "hw"))
     ap.add_argument("--mode", choices=["slirp", "tap"], default="slirp")
-    ap.add_argument("--platform", default="pvm", choices=["pvm", "hw"])
-    ap.add_argument("--kernel")
-    ap.add_argument("--timeout", type=int, default=240)
     ap.add_argument("--queues", type=int, default=1,
                     help="rebind xen-netfront with max_queues=N first (a reconnect, then "
                          "N queues)")
-    ap.add_argument("--kvmbox", default=os.path.join(SRC, "tools", "kvmbox"))
     ap.add_argument("--in-netns", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
-
-    xenkvm = os.path.abspath(a.xenkvm)
-    det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
-    if det != a.platform:
-        if a.platform == "pvm":
-            print(f"SKIP: this host's KVM is '{det}', not pvm")
-            return EXIT_SKIP
-        if subprocess.run([a.kvmbox, "--check"], capture_output=True).returncode != 0:
-            print("SKIP: no hardware virtualization here and the KVM box cannot run")
-            return EXIT_SKIP
-        # As debian-boot.py: this driver runs again inside the KVM box.
-        kernel = a.kernel or debian_boot.fetch_kernel()
-        if not kernel:
-            print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
-            return 1
-        args = [sys.executable, os.path.abspath(__file__), "--xenkvm", xenkvm, "--mode", a.mode,
-                "--platform", "hw", "--kernel", kernel, "--timeout", str(a.timeout),
-                "--queues", str(a.queues)]
-        print("running in the KVM box: " + " ".join(args), flush=True)
-        box = [a.kvmbox, "--timeout", str(a.timeout + 120)] + args
-        rc = subprocess.run(box).returncode
-        if rc in (124, 125):
-            print("kvmbox failed (exit %d): retrying once" % rc, flush=True)
-            rc = subprocess.run(box).returncode
-        return rc
+    # hw without VT-x/AMD-V: as debian-boot.py, in the KVM box.
+    xenkvm = xktest.need_platform(a, ["--mode", a.mode, "--queues", str(a.queues)])
     if a.mode == "tap" and not a.in_netns:
         if os.geteuid() != 0 or not os.path.exists("/dev/net/tun") or not shutil.which("unshare"):
-            print("SKIP: the tap test needs root, /dev/net/tun and unshare")
-            return EXIT_SKIP
+            xktest.skip("the tap test needs root, /dev/net/tun and unshare")
         # Everything below runs in a network namespace of its own: the
         # bridge, the tap, the HTTP server.  Gone when we exit.
         args = [sys.executable, os.path.abspath(__file__), "--in-netns", "--xenkvm", xenkvm,
@@ -149,16 +114,12 @@ def main():
             args += ["--kernel", a.kernel]
         return subprocess.run(["unshare", "-n"] + args).returncode
 
-    kernel = a.kernel or debian_boot.fetch_kernel()
-    if not kernel:
-        print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
-        return 1
+    kernel = xktest.need_kernel(a)
     if a.mode == "tap":
         err = setup_netns()
         if err:
-            print(f"SKIP: cannot set up the bridge in the namespace ({err})")
-            return EXIT_SKIP
-        host, guest_ip = "192.168.77.1", "192.168.77.2"
+            xktest.skip(f"cannot set up the bridge in the namespace ({err})")
+        host = "192.168.77.1"
     else:
         host = "127.0.0.1"
 
@@ -168,20 +129,20 @@ def main():
     port = srv.server_address[1]
     threading.Thread(target=srv.serve_forever, daemon=True).start()
 
-    tmpdir = tempfile.mkdtemp(prefix="xenkvm-net-", dir="/tmp")
-    initrd = os.path.join(tmpdir, "initrd.cpio.gz")
-    # The kernel package next to vmlinuz (boot/..) has the modules.
-    kdir = os.path.dirname(os.path.dirname(os.path.abspath(kernel)))
-    subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), "--modules", "xen-netfront",
-                    "--kernel-dir", kdir, initrd, os.path.join(HERE, "udhcpc-script")],
-                   check=True)
+    try:
+        with xktest.tmpdir("net") as tmpdir:
+            return run(a, xenkvm, kernel, tmpdir, host, port, want)
+    finally:
+        srv.shutdown()
 
+
+def run(a, xenkvm, kernel, tmpdir, host, port, want):
+    initrd = os.path.join(tmpdir, "initrd.cpio.gz")
+    xktest.make_initramfs(initrd, os.path.join(xktest.HERE, "udhcpc-script"),
+                          modules="xen-netfront", kernel=kernel)
     vif = f"mac={MAC}" + (",bridge=br0,vifname=xkvif-test" if a.mode == "tap" else "")
-    cmd = [xenkvm, "run", "--platform", a.platform, "--kernel", kernel, "--ramdisk", initrd,
-           "--memory", "512", "--extra", "console=hvc0 loglevel=4", "--timeout",
-           str(a.timeout), "--vif", vif, "-v"]
-    print("running: " + " ".join(cmd), flush=True)
-    g = debian_boot.Guest(cmd)
+    g = xktest.Guest(xktest.run_cmd(xenkvm, kernel, initrd, a.timeout, "--vif", vif, "-v",
+                                    platform=a.platform))
     fails = []
     if a.mode == "slirp":
         server = f"10.0.2.2:{port}"
@@ -192,7 +153,7 @@ def main():
     else:
         server = f"{host}:{port}"
         addr_steps = [
-            (f"ip link set eth0 up && ip addr add {guest_ip}/24 dev eth0 && echo up", r"^up$", 30),
+            ("ip link set eth0 up && ip addr add 192.168.77.2/24 dev eth0 && echo up", r"^up$", 30),
             (f"ping -c 1 -w 10 {host} | grep -c ttl=", r"^1$", 30),
         ]
     steps = [
@@ -219,32 +180,18 @@ def main():
         ("dmesg | grep -E 'Oops|BUG:|WARNING: CPU:|Call Trace|xen_netfront.*(rror|fail)'"
          " || echo clean", r"\Aclean\Z", 30),
     ]
-    if not g.wait_for(r"XENKVM-INIT: ready", a.timeout):
-        fails.append("no shell: the guest never reached its init")
-    else:
+    if g.wait_ready(a.timeout, fails):
         fails += run_steps(g, steps, a.platform)
         g.send("poweroff -f")
-    try:
-        rc = g.p.wait(timeout=60 if not fails else 20)
-    except subprocess.TimeoutExpired:
-        g.p.kill()
-        rc = g.p.wait()
-        fails.append("the guest did not power off")
-    g.t.join(5)
-    srv.shutdown()
-    with g.lock:
-        text = g.buf.decode(errors="replace")
+    rc = g.finish(60 if not fails else 20, fails)
+    text = g.text()
     if "carrier off" in text:
         fails.append("netback turned the vif's carrier off")
     if a.queues > 1 and f"connected: {a.queues} queue(s)" not in text:
         fails.append(f"the launcher never served {a.queues} queues")
     if not fails and rc != 0:
         fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
-    shutil.rmtree(tmpdir, ignore_errors=True)
-    for f in fails:
-        print("FAIL: " + f)
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 0 if not fails else 1
+    return xktest.report(fails)
 
 
 if __name__ == "__main__":
