@@ -43,7 +43,6 @@ enum {
 	REF_OUTSIDE = 100000,
 };
 
-static char gnt_va[XKG_PAGE_SIZE] __aligned(4096);
 /* Two queues' rings; submit() and friends work on queue cq. */
 static uint8_t ring_pages[2][XKG_PAGE_SIZE] __aligned(4096);
 static unsigned cq;
@@ -52,72 +51,30 @@ static unsigned cq;
 static uint8_t data[NDATA][XKG_PAGE_SIZE] __aligned(4096);
 static struct blkif_request_segment
     ind_page[XKG_PAGE_SIZE / sizeof(struct blkif_request_segment)] __aligned(4096);
-static grant_entry_v1_t *gnt;
 static RING_IDX req_prods[2];
 static uint32_t ports[2];
-static char be_path[128];
+static struct xkg_xb vbd;
 static uint64_t disk_sectors;
 static uint64_t next_id = 1000;
 
-static void grant(unsigned ref, const void *page, domid_t dom, bool ro)
-{
-	gnt[ref].flags = 0;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	gnt[ref].domid = dom;
-	gnt[ref].frame = (uint32_t)xkg_virt_to_mfn((void *)page);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	gnt[ref].flags = GTF_permit_access | (ro ? GTF_readonly : 0);
-}
-
 static void kick(void)
 {
-	struct evtchn_send s = {.port = ports[cq]};
-	HYPERVISOR_event_channel_op(EVTCHNOP_send, &s);
-}
-
-static bool wait_idx_for(volatile RING_IDX *idx, RING_IDX want, unsigned long tries)
-{
-	for (unsigned long i = 0; i < tries; i++) {
-		if ((int32_t)(*idx - want) >= 0)
-			return true;
-		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-	}
-	return false;
+	xkg_notify(ports[cq]);
 }
 
 static void fe_write(const char *key, const char *fmt, unsigned long v)
 {
-	char path[96], val[32];
-	snprintf(path, sizeof(path), VBD "/%s", key);
-	snprintf(val, sizeof(val), fmt, v);
-	CHECK_EQ(xkg_xs_write(path, val), 0, path);
-}
-
-static long be_read_num(const char *key)
-{
-	char path[160], buf[32];
-	snprintf(path, sizeof(path), "%s/%s", be_path, key);
-	if (xkg_xs_read(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	long v = 0;
-	for (const char *p = buf; *p >= '0' && *p <= '9'; p++)
-		v = v * 10 + (*p - '0');
-	return v;
+	xkg_xb_write(&vbd, key, fmt, v);
 }
 
 static long be_state(void)
 {
-	return be_read_num("state");
+	return xkg_xb_be_state(&vbd);
 }
 
 static bool wait_be_state(long want)
 {
-	for (int i = 0; i < 20000; i++) {
-		if (be_state() == want)
-			return true;
-		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-	}
-	return false;
+	return xkg_xb_wait_be_state(&vbd, want);
 }
 
 /* A fresh ring, the keys, Connected. */
@@ -136,12 +93,7 @@ static void connect(void)
 
 static void close_and_reopen(void)
 {
-	fe_write("state", "%lu", XenbusStateClosing);
-	CHECK(wait_be_state(XenbusStateClosing), "backend not Closing");
-	fe_write("state", "%lu", XenbusStateClosed);
-	CHECK(wait_be_state(XenbusStateClosed), "backend not Closed");
-	fe_write("state", "%lu", XenbusStateInitialising);
-	CHECK(wait_be_state(XenbusStateInitWait), "backend not back in InitWait");
+	xkg_xb_restart(&vbd, true);
 	connect();
 }
 
@@ -157,7 +109,7 @@ static int submit(const char *what, const void *req)
 	req_prods[cq]++;
 	__atomic_store_n(&sring.req_prod, req_prods[cq], __ATOMIC_RELEASE);
 	kick();
-	if (!wait_idx_for(&sring.rsp_prod, r0 + 1, 3000000UL)) {
+	if (!xkg_wait_idx(&sring.rsp_prod, r0 + 1, 3000000UL)) {
 		xkg_fail("%s: no response (backend state %ld)", what, be_state());
 		return 1;
 	}
@@ -379,45 +331,30 @@ static void hostile_requests(void)
 
 void test_main(void)
 {
-	long rc;
 	char buf[64];
 
-	xen_pfn_t frame = 0;
-	struct gnttab_setup_table st = {.dom = DOMID_SELF, .nr_frames = 1};
-	set_xen_guest_handle(st.frame_list, &frame);
-	rc = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &st, 1);
-	CHECK(rc == 0 && st.status == GNTST_okay, "setup_table: %ld/%d", rc, st.status);
-	rc = HYPERVISOR_update_va_mapping(
-	    (unsigned long)gnt_va,
-	    (frame << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY, UVMF_INVLPG);
-	CHECK_EQ(rc, 0, "map grant frame");
-	if (xkg_status() > XKG_SUCCESS)
+	if (!xkg_gnttab_map())
 		return;
-	gnt = (grant_entry_v1_t *)gnt_va;
-	grant(REF_RING, ring_pages[0], 0, false);
-	grant(REF_RING1, ring_pages[1], 0, false);
+	xkg_grant(REF_RING, ring_pages[0], 0, false);
+	xkg_grant(REF_RING1, ring_pages[1], 0, false);
 	for (unsigned i = 0; i < NDATA; i++)
-		grant(REF_DATA + i, data[i], 0, false);
-	grant(REF_IND, ind_page, 0, true);
-	grant(REF_RO, data[3], 0, true);
-	grant(REF_OTHER, data[2], 5, false);
+		xkg_grant(REF_DATA + i, data[i], 0, false);
+	xkg_grant(REF_IND, ind_page, 0, true);
+	xkg_grant(REF_RO, data[3], 0, true);
+	xkg_grant(REF_OTHER, data[2], 5, false);
 
-	struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 0};
-	rc = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au);
-	CHECK_EQ(rc, 0, "alloc_unbound");
-	ports[cq] = au.port;
+	ports[cq] = xkg_alloc_unbound(0);
 
-	CHECK(xkg_xs_read(VBD "/backend", be_path, sizeof(be_path)) > 0,
-	      "no vbd 51712 (run with --disk file:IMG,xvda,w)");
+	CHECK(xkg_xb_init(&vbd, VBD) == 0, "no vbd 51712 (run with --disk file:IMG,xvda,w)");
 	if (xkg_status() > XKG_SUCCESS)
 		return;
 	CHECK(wait_be_state(XenbusStateInitWait), "backend not in InitWait");
-	long sectors = be_read_num("sectors");
+	long sectors = xkg_xb_be_num(&vbd, "sectors");
 	CHECK(sectors >= 64, "backend sectors %ld", sectors);
 	if (xkg_status() > XKG_SUCCESS)
 		return;
 	disk_sectors = (uint64_t)sectors;
-	printf("blkfront-hostile: backend %s, %lu sectors, port %u, ring of %u\n", be_path,
+	printf("blkfront-hostile: backend %s, %lu sectors, port %u, ring of %u\n", vbd.be_path,
 	       (unsigned long)disk_sectors, ports[0], (unsigned)RING_ENTRIES);
 
 	connect();
@@ -438,7 +375,7 @@ void test_main(void)
 	 * (libxl's permissions); the runner checks the launcher's message. */
 	char epath[192];
 	snprintf(epath, sizeof(epath), "/local/domain/0/error/%s/error",
-		 be_path + sizeof("/local/domain/0/") - 1);
+		 vbd.be_path + sizeof("/local/domain/0/") - 1);
 	CHECK(xkg_xs_read(epath, buf, sizeof(buf)) < 0, "read dom0's error node %s: %s", epath,
 	      buf);
 	printf("blkfront-hostile: ring overflow ends the connection\n");
@@ -460,15 +397,8 @@ void test_main(void)
 			  sizeof(mq)) > 0 &&
 		  mq[0] >= '2',
 	      "multi-queue-max-queues %s", mq);
-	struct evtchn_alloc_unbound au1 = {.dom = DOMID_SELF, .remote_dom = 0};
-	CHECK_EQ(HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au1), 0, "second port");
-	ports[1] = au1.port;
-	fe_write("state", "%lu", XenbusStateClosing);
-	CHECK(wait_be_state(XenbusStateClosing), "backend not Closing");
-	fe_write("state", "%lu", XenbusStateClosed);
-	CHECK(wait_be_state(XenbusStateClosed), "backend not Closed");
-	fe_write("state", "%lu", XenbusStateInitialising);
-	CHECK(wait_be_state(XenbusStateInitWait), "backend not back in InitWait");
+	ports[1] = xkg_alloc_unbound(0);
+	xkg_xb_restart(&vbd, true);
 	for (unsigned i = 0; i < 2; i++) {
 		memset(ring_pages[i], 0, XKG_PAGE_SIZE);
 		SHARED_RING_INIT((blkif_sring_t *)ring_pages[i]);
@@ -502,12 +432,7 @@ void test_main(void)
 	cq = 0;
 
 	/* More queues than offered: refused; then one queue again. */
-	fe_write("state", "%lu", XenbusStateClosing);
-	wait_be_state(XenbusStateClosing);
-	fe_write("state", "%lu", XenbusStateClosed);
-	wait_be_state(XenbusStateClosed);
-	fe_write("state", "%lu", XenbusStateInitialising);
-	wait_be_state(XenbusStateInitWait);
+	xkg_xb_restart(&vbd, false);
 	fe_write("multi-queue-num-queues", "%lu", 17);
 	fe_write("state", "%lu", XenbusStateInitialised);
 	CHECK(wait_be_state(XenbusStateClosing), "17 queues: backend not Closing (%ld)",

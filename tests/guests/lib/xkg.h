@@ -24,6 +24,7 @@
 #include <xen/features.h>
 #include <xen/errno.h>
 #include <xen/physdev.h>
+#include <xen/grant_table.h>
 
 #include "hypercall.h"
 
@@ -235,5 +236,33 @@ void xkg_events_disable(void);
 long xkg_xs_read(const char *path, char *buf, size_t size);
 /* 0 or -1. */
 long xkg_xs_write(const char *path, const char *value);
+
+/* ---- xenbus.c: a PV frontend by hand (the hostile frontend tests) ---- */
+/* Grant-table frame 0, set up and mapped; NULL (and a failure) if not. */
+grant_entry_v1_t *xkg_gnttab_map(void);
+/* Grant page to dom at ref (read-only if ro), revoking the entry first. */
+void xkg_grant(unsigned int ref, const void *page, domid_t dom, bool ro);
+/* A port for remote to bind (a failure if none). */
+uint32_t xkg_alloc_unbound(domid_t remote);
+void xkg_notify(uint32_t port);
+/* Poll (yielding) until *idx reaches want, tries times at most. */
+bool xkg_wait_idx(volatile uint32_t *idx, uint32_t want, unsigned long tries);
+
+struct xkg_xb {
+	const char *node;  /* the frontend's directory, e.g. "device/vif/0" */
+	char be_path[128]; /* its backend's, from node/backend */
+};
+/* -1 when node has no backend (the device is not there). */
+long xkg_xb_init(struct xkg_xb *d, const char *node);
+/* node/key = fmt(v); a failure if the write fails. */
+void xkg_xb_write(struct xkg_xb *d, const char *key, const char *fmt, unsigned long v);
+/* The backend's key as a decimal number, -1 if absent. */
+long xkg_xb_be_num(struct xkg_xb *d, const char *key);
+long xkg_xb_be_state(struct xkg_xb *d);
+/* Poll the backend's state (a few seconds at most). */
+bool xkg_xb_wait_be_state(struct xkg_xb *d, long want);
+/* Closing, Closed, Initialising, each waiting for the backend to follow
+ * (it ends in InitWait); a failure where it does not if check. */
+void xkg_xb_restart(struct xkg_xb *d, bool check);
 
 #endif

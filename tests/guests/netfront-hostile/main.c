@@ -21,78 +21,30 @@ const char test_title[] = "netfront-hostile: bad refs, bad slots, ring overflow"
 
 enum { REF_TX = 8, REF_RX = 9, REF_DATA = 10, NDATA = 4 };
 
-static char gnt_va[XKG_PAGE_SIZE] __aligned(4096);
 static uint8_t tx_page[XKG_PAGE_SIZE] __aligned(4096);
 static uint8_t rx_page[XKG_PAGE_SIZE] __aligned(4096);
 #define tx_ring (*(netif_tx_sring_t *)tx_page)
 #define rx_ring (*(netif_rx_sring_t *)rx_page)
 static uint8_t data[NDATA][XKG_PAGE_SIZE] __aligned(4096);
-static grant_entry_v1_t *gnt;
 static RING_IDX tx_prod, rx_prod;
 static uint32_t port;
-static char be_path[128];
-
-static void grant(unsigned ref, void *page, bool ro)
-{
-	gnt[ref].domid = 0;
-	gnt[ref].frame = (uint32_t)xkg_virt_to_mfn(page);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	gnt[ref].flags = GTF_permit_access | (ro ? GTF_readonly : 0);
-}
-
-static void kick(void)
-{
-	struct evtchn_send s = {.port = port};
-	HYPERVISOR_event_channel_op(EVTCHNOP_send, &s);
-}
+static struct xkg_xb vif;
 
 /* Poll until *idx reaches want (a few seconds at most). */
-static bool wait_idx_for(volatile RING_IDX *idx, RING_IDX want, unsigned long tries)
-{
-	for (unsigned long i = 0; i < tries; i++) {
-		if ((int32_t)(*idx - want) >= 0)
-			return true;
-		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-	}
-	return false;
-}
-
 static bool wait_idx(volatile RING_IDX *idx, RING_IDX want)
 {
-	return wait_idx_for(idx, want, 3000000UL);
+	return xkg_wait_idx(idx, want, 3000000UL);
 }
 
 /* Nothing arrives: a shorter look (netback answers within microseconds). */
 static bool nothing_comes(volatile RING_IDX *idx, RING_IDX want)
 {
-	return !wait_idx_for(idx, want, 200000UL);
+	return !xkg_wait_idx(idx, want, 200000UL);
 }
 
 static void fe_write(const char *key, const char *fmt, unsigned long v)
 {
-	char path[96], val[32];
-	snprintf(path, sizeof(path), "device/vif/0/%s", key);
-	snprintf(val, sizeof(val), fmt, v);
-	CHECK_EQ(xkg_xs_write(path, val), 0, path);
-}
-
-static long be_state(void)
-{
-	char path[160], buf[16];
-	snprintf(path, sizeof(path), "%s/state", be_path);
-	if (xkg_xs_read(path, buf, sizeof(buf)) < 0)
-		return -1;
-	return buf[0] - '0';
-}
-
-static bool wait_be_state(long want)
-{
-	for (int i = 0; i < 20000; i++) {
-		if (be_state() == want)
-			return true;
-		HYPERVISOR_sched_op(SCHEDOP_yield, NULL);
-	}
-	return false;
+	xkg_xb_write(&vif, key, fmt, v);
 }
 
 /* Fresh rings, post one RX buffer, write the keys, go Connected. */
@@ -109,8 +61,8 @@ static void connect(void)
 	fe_write("request-rx-copy", "%lu", 1);
 	fe_write("feature-rx-notify", "%lu", 1);
 	fe_write("state", "%lu", XenbusStateConnected);
-	CHECK(wait_be_state(XenbusStateConnected), "backend did not connect (state %ld)",
-	      be_state());
+	CHECK(xkg_xb_wait_be_state(&vif, XenbusStateConnected),
+	      "backend did not connect (state %ld)", xkg_xb_be_state(&vif));
 }
 
 static void tx_req(uint32_t gref, uint16_t off, uint16_t flags, uint16_t id, uint16_t size)
@@ -123,7 +75,7 @@ static void tx_req(uint32_t gref, uint16_t off, uint16_t flags, uint16_t id, uin
 static void tx_push(void)
 {
 	__atomic_store_n(&tx_ring.req_prod, tx_prod, __ATOMIC_RELEASE);
-	kick();
+	xkg_notify(port);
 }
 
 static void rx_post(uint32_t gref)
@@ -131,7 +83,7 @@ static void rx_post(uint32_t gref)
 	netif_rx_request_t r = {.id = (uint16_t)(rx_prod % RX_SIZE), .gref = gref};
 	rx_ring.ring[rx_prod++ % RX_SIZE].req = r;
 	__atomic_store_n(&rx_ring.req_prod, rx_prod, __ATOMIC_RELEASE);
-	kick();
+	xkg_notify(port);
 }
 
 /* An ARP request "who has 10.0.2.2, tell 10.0.2.15" in data page 0. */
@@ -177,37 +129,20 @@ static void good_packet(const char *when)
 
 void test_main(void)
 {
-	long rc;
-
-	/* Grant table frame 0, mapped. */
-	xen_pfn_t frame = 0;
-	struct gnttab_setup_table st = {.dom = DOMID_SELF, .nr_frames = 1};
-	set_xen_guest_handle(st.frame_list, &frame);
-	rc = HYPERVISOR_grant_table_op(GNTTABOP_setup_table, &st, 1);
-	CHECK(rc == 0 && st.status == GNTST_okay, "setup_table: %ld/%d", rc, st.status);
-	rc = HYPERVISOR_update_va_mapping(
-	    (unsigned long)gnt_va,
-	    (frame << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY, UVMF_INVLPG);
-	CHECK_EQ(rc, 0, "map grant frame");
-	if (xkg_status() > XKG_SUCCESS)
+	if (!xkg_gnttab_map())
 		return;
-	gnt = (grant_entry_v1_t *)gnt_va;
-	grant(REF_TX, tx_page, false);
-	grant(REF_RX, rx_page, false);
+	xkg_grant(REF_TX, tx_page, 0, false);
+	xkg_grant(REF_RX, rx_page, 0, false);
 	for (unsigned i = 0; i < NDATA; i++)
-		grant(REF_DATA + i, data[i], false);
+		xkg_grant(REF_DATA + i, data[i], 0, false);
 
-	struct evtchn_alloc_unbound au = {.dom = DOMID_SELF, .remote_dom = 0};
-	rc = HYPERVISOR_event_channel_op(EVTCHNOP_alloc_unbound, &au);
-	CHECK_EQ(rc, 0, "alloc_unbound");
-	port = au.port;
+	port = xkg_alloc_unbound(0);
 
-	CHECK(xkg_xs_read("device/vif/0/backend", be_path, sizeof(be_path)) > 0,
-	      "no vif 0 (run with --vif)");
+	CHECK(xkg_xb_init(&vif, "device/vif/0") == 0, "no vif 0 (run with --vif)");
 	if (xkg_status() > XKG_SUCCESS)
 		return;
-	printf("netfront-hostile: backend %s, port %u\n", be_path, port);
-	CHECK(wait_be_state(XenbusStateInitWait), "backend not in InitWait");
+	printf("netfront-hostile: backend %s, port %u\n", vif.be_path, port);
+	CHECK(xkg_xb_wait_be_state(&vif, XenbusStateInitWait), "backend not in InitWait");
 	connect();
 	good_packet("first connection");
 
@@ -224,7 +159,7 @@ void test_main(void)
 	for (unsigned i = 0; i < 21; i++)
 		CHECK_EQ(tx_ring.ring[(t0 + i) % TX_SIZE].rsp.status, NETIF_RSP_ERROR,
 			 "bad request's status");
-	grant(REF_DATA + 2, data[2], true);
+	xkg_grant(REF_DATA + 2, data[2], 0, true);
 	RING_IDX r0 = rx_ring.rsp_prod;
 	rx_post(REF_DATA + 2); /* read-only: the reply cannot land there */
 	tx_req(REF_DATA, 0, 0, 78, arp_request());
@@ -235,7 +170,7 @@ void test_main(void)
 	 * below would take it for its own. */
 	CHECK(wait_idx(&tx_ring.rsp_prod, tx_prod), "no TX response to the packet for the "
 						    "read-only buffer");
-	grant(REF_DATA + 2, data[2], false);
+	xkg_grant(REF_DATA + 2, data[2], 0, false);
 	good_packet("after bad refs");
 
 	/* A slot crossing its page: netback drops the vif. */
@@ -248,12 +183,7 @@ void test_main(void)
 	printf("netfront-hostile: vif dropped after a slot crossing its page\n");
 
 	/* Close and start over: the backend serves the new rings. */
-	fe_write("state", "%lu", XenbusStateClosing);
-	CHECK(wait_be_state(XenbusStateClosing), "backend not Closing");
-	fe_write("state", "%lu", XenbusStateClosed);
-	CHECK(wait_be_state(XenbusStateClosed), "backend not Closed");
-	fe_write("state", "%lu", XenbusStateInitialising);
-	CHECK(wait_be_state(XenbusStateInitWait), "backend not back in InitWait");
+	xkg_xb_restart(&vif, true);
 	connect();
 	good_packet("reconnected");
 
@@ -270,15 +200,10 @@ void test_main(void)
 	printf("netfront-hostile: vif dropped after an impossible RX req_prod\n");
 
 	/* TX req_prod overflow on a fresh connection. */
-	fe_write("state", "%lu", XenbusStateClosing);
-	wait_be_state(XenbusStateClosing);
-	fe_write("state", "%lu", XenbusStateClosed);
-	wait_be_state(XenbusStateClosed);
-	fe_write("state", "%lu", XenbusStateInitialising);
-	wait_be_state(XenbusStateInitWait);
+	xkg_xb_restart(&vif, false);
 	connect();
 	__atomic_store_n(&tx_ring.req_prod, TX_SIZE + 5, __ATOMIC_RELEASE);
-	kick();
+	xkg_notify(port);
 	CHECK(nothing_comes(&tx_ring.rsp_prod, 1), "netback answered an overflowing TX ring");
 	printf("netfront-hostile: the launcher is still here\n");
 }
