@@ -21,6 +21,10 @@
  * (if any) is written, then the image is flushed, and only then is it
  * answered and the next request started.  So a flush is acknowledged only
  * when every write submitted or acknowledged before it is durable.
+ *
+ * Persistent grants (feature-persistent, both ends): each queue keeps the
+ * data and indirect-page grants it maps in a bounded cache (blk-persist.h)
+ * until the frontend disconnects, rather than unmapping them at completion.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -35,6 +39,7 @@
 #include <xen/io/protocols.h>
 
 #include "blk.h"
+#include "blk-persist.h"
 #include "blkio.h"
 
 #define SECTOR		  512
@@ -75,8 +80,10 @@ struct blkreq {
 	bool ordered;	/* flush/barrier */
 	bool flushing;	/* its data is written, the flush is under way */
 	bool mapped;	/* refs[0..nseg) are mapped */
+	bool cached;	/* through rq->pg: slot[] says how */
 	unsigned nseg;
 	uint32_t refs[MAX_INDIRECT_SEGS];
+	uint16_t slot[MAX_INDIRECT_SEGS];
 	void *pages[MAX_INDIRECT_SEGS];
 	struct iovec iov[MAX_INDIRECT_SEGS];
 };
@@ -94,6 +101,7 @@ struct blkq {
 	RING_IDX nr_ents; /* power of two */
 	RING_IDX req_cons, rsp_prod_pvt;
 	bool broken;
+	struct xk_pgrants *pg; /* persistent grants negotiated */
 
 	struct blkreq *reqs, *free_reqs;
 	unsigned outstanding; /* handed to the I/O backend */
@@ -106,6 +114,8 @@ struct blk {
 	struct xk_dev *dev;
 	struct xk_blkio *io;
 	bool readonly, cdrom, discard;
+	bool offer_persistent; /* feature-persistent */
+	unsigned max_pgrants;  /* per queue */
 	uint64_t sectors;
 	unsigned max_order, max_indirect, max_queues;
 	char *path, *vdev;
@@ -167,7 +177,11 @@ static bool in_range(struct blk *b, uint64_t sector, uint64_t n)
 
 static void release(struct blk *b, struct blkreq *q)
 {
-	if (q->mapped) {
+	if (q->mapped && q->cached) {
+		for (unsigned i = 0; i < q->nseg; i++)
+			xk_pgrants_put(q->rq->pg, q->slot[i], q->refs[i], q->op == BLKIF_OP_READ);
+		q->mapped = false;
+	} else if (q->mapped) {
 		const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
 		g->unmap(g->opaque, xk_dev_domid(b->dev), q->refs, q->nseg, q->op == BLKIF_OP_READ);
 		q->mapped = false;
@@ -259,13 +273,44 @@ static void io_done(struct xk_blkio_req *r, int err)
 		blk_kick(rq); /* answer, and go on with the ring */
 }
 
+/* Map n refs (write: the backend writes them) into pages[], through the
+ * queue's persistent grants if it has them (slots[]) - all or nothing. */
+static int map_refs(struct blk *b, struct blkq *rq, const uint32_t *refs, unsigned n, bool write,
+		    void **pages, uint16_t *slots)
+{
+	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
+
+	if (!rq->pg)
+		return g->map(g->opaque, xk_dev_domid(b->dev), refs, n, write, pages);
+	for (unsigned i = 0; i < n; i++) {
+		int rc = xk_pgrants_get(rq->pg, refs[i], write, &pages[i], &slots[i]);
+		if (rc) {
+			while (i--)
+				xk_pgrants_put(rq->pg, slots[i], refs[i], write);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void unmap_refs(struct blk *b, struct blkq *rq, const uint32_t *refs, unsigned n, bool write,
+		       const uint16_t *slots)
+{
+	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
+
+	if (!rq->pg) {
+		g->unmap(g->opaque, xk_dev_domid(b->dev), refs, n, write);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		xk_pgrants_put(rq->pg, slots[i], refs[i], write);
+}
+
 /* Check the segments in b->segs[0..nseg), map them into q. */
 static int16_t prep_rw(struct blk *b, struct blkreq *q, uint64_t sector, unsigned nseg)
 {
 	bool write = q->op != BLKIF_OP_READ;
 	uint64_t total = 0;
-	domid_t domid = (domid_t)xk_dev_domid(b->dev);
-	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
 
 	if (write && b->readonly)
 		return BLKIF_RSP_ERROR;
@@ -283,10 +328,11 @@ static int16_t prep_rw(struct blk *b, struct blkreq *q, uint64_t sector, unsigne
 		return BLKIF_RSP_ERROR;
 	if (nseg) {
 		/* A read fills guest pages: it needs a writable grant. */
-		if (g->map(g->opaque, domid, q->refs, nseg, !write, q->pages))
+		if (map_refs(b, q->rq, q->refs, nseg, !write, q->pages, q->slot))
 			return BLKIF_RSP_ERROR;
 		q->nseg = nseg;
 		q->mapped = true;
+		q->cached = q->rq->pg != NULL;
 		for (unsigned i = 0; i < nseg; i++) {
 			const struct blkif_request_segment *s = &b->segs[i];
 			q->iov[i].iov_base = (uint8_t *)q->pages[i] + s->first_sect * SECTOR;
@@ -300,10 +346,9 @@ static int16_t prep_indirect(struct blk *b, struct blkreq *q,
 			     const struct blkif_request_indirect *r)
 {
 	unsigned nseg = r->nr_segments;
-	domid_t domid = (domid_t)xk_dev_domid(b->dev);
-	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
 	uint32_t irefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	void *ipages[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	uint16_t islots[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 
 	b->stats.indirect++;
 	if (q->op != BLKIF_OP_READ && q->op != BLKIF_OP_WRITE)
@@ -312,14 +357,14 @@ static int16_t prep_indirect(struct blk *b, struct blkreq *q,
 		return BLKIF_RSP_ERROR;
 	unsigned npages = (unsigned)((nseg + SEGS_PER_IND_PAGE - 1) / SEGS_PER_IND_PAGE);
 	memcpy(irefs, r->indirect_grefs, npages * sizeof(irefs[0]));
-	if (g->map(g->opaque, domid, irefs, npages, false, ipages))
+	if (map_refs(b, q->rq, irefs, npages, false, ipages, islots))
 		return BLKIF_RSP_ERROR;
 	for (unsigned i = 0; i < nseg; i++)
 		memcpy(&b->segs[i],
 		       (const uint8_t *)ipages[i / SEGS_PER_IND_PAGE] +
 			   (i % SEGS_PER_IND_PAGE) * sizeof(struct blkif_request_segment),
 		       sizeof(struct blkif_request_segment));
-	g->unmap(g->opaque, domid, irefs, npages, false);
+	unmap_refs(b, q->rq, irefs, npages, false, islots);
 	return prep_rw(b, q, r->sector_number, nseg);
 }
 
@@ -349,7 +394,7 @@ static void start(struct blk *b, struct blkreq *q, const union req *r)
 	q->sector = r->rw.sector_number;
 	q->nseg = 0;
 	q->total = 0;
-	q->mapped = q->ordered = q->flushing = false;
+	q->mapped = q->cached = q->ordered = q->flushing = false;
 	switch (r->rw.operation) {
 	case BLKIF_OP_READ:
 	case BLKIF_OP_WRITE:
@@ -448,6 +493,8 @@ static void blk_kick(void *arg)
 			b->req_cons++;
 			start(blk, q, &r);
 		}
+		if (b->pg)
+			xk_pgrants_purge(b->pg);
 		xk_blkio_unplug(blk->io);
 		if (push_responses(b))
 			notify = true;
@@ -482,6 +529,19 @@ static void blk_disconnect(struct xk_dev *dev)
 			release(b, h);
 		}
 		rq->ordered_busy = false;
+		/* Nothing is in flight: every persistent grant is idle. */
+		if (rq->pg) {
+			const struct xk_pgrants_stats *s = xk_pgrants_stats(rq->pg);
+			xk_dev_log(dev,
+				   "queue %u: %u persistent grants released; %" PRIu64
+				   " reuses, %" PRIu64 " maps (%" PRIu64
+				   " for one request), %" PRIu64 " upgraded to writable, %" PRIu64
+				   " found changed, %" PRIu64 " purged",
+				   i, xk_pgrants_count(rq->pg), s->hits, s->misses, s->oneshot,
+				   s->upgrades, s->stale, s->purged);
+		}
+		xk_pgrants_free(rq->pg);
+		rq->pg = NULL;
 		if (rq->bound) {
 			env->evtchn.unbind(env->evtchn.opaque, rq->port);
 			rq->bound = false;
@@ -500,7 +560,8 @@ static void blk_disconnect(struct xk_dev *dev)
 
 /* One queue's keys ("ring-ref"/"ring-refN", "event-channel") under dir
  * ("" for a single queue, "queue-N/"), its ring mapped and port bound. */
-static int connect_queue(struct blk *b, struct blkq *q, const char *dir, bool paged, unsigned order)
+static int connect_queue(struct blk *b, struct blkq *q, const char *dir, bool paged, unsigned order,
+			 bool persistent)
 {
 	struct xk_dev *dev = b->dev;
 	const struct xk_bus_env *env = xk_dev_env(dev);
@@ -555,8 +616,16 @@ static int connect_queue(struct blk *b, struct blkq *q, const char *dir, bool pa
 		return rc;
 	}
 	q->bound = true;
-	xk_dev_log(dev, "connected queue %u: ring of %u page%s (%u entries), event channel %u",
-		   q->idx, n, n > 1 ? "s" : "", q->nr_ents, q->port);
+	if (persistent) {
+		q->pg = xk_pgrants_new(b->max_pgrants, &env->grant, xk_dev_domid(dev));
+		/* Without it every grant is unmapped at completion, which a
+		 * persistent frontend copes with (it ends such grants). */
+		if (!q->pg)
+			xk_dev_log(dev, "queue %u: out of memory for persistent grants", q->idx);
+	}
+	xk_dev_log(dev, "connected queue %u: ring of %u page%s (%u entries), event channel %u%s",
+		   q->idx, n, n > 1 ? "s" : "", q->nr_ents, q->port,
+		   q->pg ? ", persistent grants" : "");
 	return 0;
 }
 
@@ -586,12 +655,17 @@ static int blk_connect(struct xk_dev *dev)
 		return rc;
 	}
 	bool paged = rc != -ENOENT;
+	/* Persistent grants when both ends offer them (Linux blkback's
+	 * connect_ring: any non-zero value; anything else is "no"). */
+	uint64_t fp = 0;
+	bool persistent = b->offer_persistent &&
+			  !xk_dev_fe_read_uint(dev, "feature-persistent", UINT32_MAX, &fp) && fp;
 	b->nq = (unsigned)nq;
 	for (unsigned i = 0; i < b->nq; i++) {
 		char dir[24] = "";
 		if (b->nq > 1)
 			snprintf(dir, sizeof(dir), "queue-%u/", i);
-		rc = connect_queue(b, &b->queues[i], dir, paged, (unsigned)order);
+		rc = connect_queue(b, &b->queues[i], dir, paged, (unsigned)order, persistent);
 		if (rc)
 			return rc; /* the bus disconnects: every queue is undone */
 	}
@@ -623,7 +697,7 @@ static int blk_init(struct xk_dev *dev)
 	rc |= xk_dev_be_printf(dev, "feature-max-indirect-segments", "%u", b->max_indirect);
 	rc |= xk_dev_be_printf(dev, "max-ring-page-order", "%u", b->max_order);
 	rc |= xk_dev_be_printf(dev, "multi-queue-max-queues", "%u", b->max_queues);
-	rc |= xk_dev_be_printf(dev, "feature-persistent", "0");
+	rc |= xk_dev_be_printf(dev, "feature-persistent", "%d", b->offer_persistent);
 	if (rc) {
 		xk_dev_error(dev, EIO, "cannot write the backend keys");
 		return -EIO;
@@ -661,6 +735,38 @@ unsigned xk_blk_inflight(struct xk_dev *dev)
 	return ((struct blk *)xk_dev_priv(dev))->outstanding;
 }
 
+unsigned xk_blk_pgrants(struct xk_dev *dev, struct xk_pgrants_stats *sum)
+{
+	struct blk *b = xk_dev_priv(dev);
+	unsigned n = 0;
+
+	if (sum)
+		*sum = (struct xk_pgrants_stats){0};
+	for (unsigned i = 0; i < b->nq; i++) {
+		const struct xk_pgrants *pg = b->queues[i].pg;
+		if (!pg)
+			continue;
+		n += xk_pgrants_count(pg);
+		if (sum) {
+			const struct xk_pgrants_stats *s = xk_pgrants_stats(pg);
+			sum->hits += s->hits;
+			sum->misses += s->misses;
+			sum->upgrades += s->upgrades;
+			sum->stale += s->stale;
+			sum->oneshot += s->oneshot;
+			sum->purged += s->purged;
+		}
+	}
+	return n;
+}
+
+bool xk_blk_persistent(struct xk_dev *dev)
+{
+	struct blk *b = xk_dev_priv(dev);
+
+	return b->nq && b->queues[0].pg;
+}
+
 const char *xk_blk_io_kind(struct xk_dev *dev)
 {
 	return ((struct blk *)xk_dev_priv(dev))->io->kind;
@@ -682,6 +788,12 @@ struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg)
 	    cfg->max_indirect_segments ? cfg->max_indirect_segments : MAX_INDIRECT_SEGS;
 	if (b->max_indirect > MAX_INDIRECT_SEGS)
 		b->max_indirect = MAX_INDIRECT_SEGS;
+	/* Persistent grants need the grant ops' check() (xenbus.h). */
+	b->offer_persistent = !cfg->no_persistent && env->grant.check;
+	b->max_pgrants =
+	    cfg->max_persistent_grants ? cfg->max_persistent_grants : XK_PGRANTS_DEFAULT;
+	if (b->max_pgrants > XK_PGRANTS_MAX)
+		b->max_pgrants = XK_PGRANTS_MAX;
 	b->max_queues = cfg->max_queues ? cfg->max_queues : DEFAULT_QUEUES;
 	if (b->max_queues > MAX_QUEUES)
 		b->max_queues = MAX_QUEUES;

@@ -22,6 +22,8 @@ struct xk_blk_config {
 	unsigned max_ring_page_order;	/* default 4 (16 pages) */
 	unsigned max_indirect_segments; /* default 256 */
 	unsigned max_queues;		/* multi-queue-max-queues: default 4, at most 16 */
+	bool no_persistent;		/* do not offer feature-persistent */
+	unsigned max_persistent_grants; /* kept mapped per queue: default 1056 */
 };
 
 extern const struct xk_devops xk_blk_devops;
@@ -42,6 +44,12 @@ struct xk_blk_stats {
 const struct xk_blk_stats *xk_blk_stats(struct xk_dev *dev);
 /* Requests handed to the I/O backend and not completed yet. */
 unsigned xk_blk_inflight(struct xk_dev *dev);
+/* Persistent grants are in use on this connection. */
+bool xk_blk_persistent(struct xk_dev *dev);
+/* Grants kept mapped now, all queues; *sum (may be NULL): the caches'
+ * counters since the connection. */
+struct xk_pgrants_stats;
+unsigned xk_blk_pgrants(struct xk_dev *dev, struct xk_pgrants_stats *sum);
 /* "sync", "io_uring" or "nbd". */
 const char *xk_blk_io_kind(struct xk_dev *dev);
 

@@ -83,6 +83,16 @@ struct xk_grant_ops {
 		   void **pages);
 	void (*unmap)(void *opaque, uint32_t domid, const uint32_t *refs, unsigned n, bool write);
 	void *opaque;
+	/*
+	 * For a backend that keeps a ref mapped across requests (blkif's
+	 * persistent grants): is a ref it holds mapped (write: a writable map)
+	 * still granted as at the map - the entry permitting domain 0 (and
+	 * writes, for write), still marked in use, naming the same page, which
+	 * for write is still not a page table?  0, or a negative errno (the
+	 * caller then unmaps it and maps it afresh).  NULL: such backends keep
+	 * nothing mapped between requests.
+	 */
+	int (*check)(void *opaque, uint32_t domid, uint32_t ref, bool write, const void *page);
 };
 
 struct event_base;

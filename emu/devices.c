@@ -274,7 +274,7 @@ static int setup_bus(struct xk_devices *d)
 	struct xk_bus_env env = {
 	    .store = {st_read, st_write, st_rm, st_watch, st_unwatch, st_device_add, d->xsd},
 	    .evtchn = {notify_guest, d, bind_port, unbind_port},
-	    .grant = {xk_gnttab_map, xk_gnttab_unmap, NULL},
+	    .grant = {xk_gnttab_map, xk_gnttab_unmap, NULL, xk_gnttab_check},
 	    .base = d->base,
 	    .verbose = vm->opt.verbose,
 	};

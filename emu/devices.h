@@ -19,6 +19,7 @@ void xk_gnttab_free(struct xk_gnttab *g);
 int xk_gnttab_map(void *opaque, uint32_t domid, const uint32_t *refs, unsigned n, bool write,
 		  void **pages);
 void xk_gnttab_unmap(void *opaque, uint32_t domid, const uint32_t *refs, unsigned n, bool write);
+int xk_gnttab_check(void *opaque, uint32_t domid, uint32_t ref, bool write, const void *page);
 
 /* diskspec.c: one --disk, in xl's disk syntax (xl-disk-configuration). */
 struct xk_disk_spec {

@@ -275,3 +275,58 @@ void xk_gnttab_unmap(void *opaque, uint32_t domid, const uint32_t *refs, unsigne
 		if (refs[i] < g->nr_v1)
 			unpin(g, refs[i], write);
 }
+
+/*
+ * A pin held across requests (blkif persistent grants) stays usable only
+ * while the entry still grants what was mapped.  On Xen the guest cannot
+ * end access while a grant is mapped (the in-use bits make its
+ * compare-and-swap fail, and the page keeps a reference and, for a
+ * writable map, its writable type); a guest that rewrites the entry anyway
+ * only breaks its own bookkeeping.  Here the frame is guest RAM read
+ * through the entry, and the stub does not see the launcher's pins when it
+ * types a frame, so before each reuse: the entry still permits domain 0
+ * (writes too, for write), still carries the in-use bits this pin set,
+ * names the same frame, and for write that frame is still not a page
+ * table or descriptor page.
+ */
+int xk_gnttab_check(void *opaque, uint32_t domid, uint32_t ref, bool write, const void *page)
+{
+	struct xk_gnttab *g = opaque;
+	struct xk_vm *vm = g->vm;
+	uint16_t want = GTF_reading | (write ? GTF_writing : 0);
+	uint32_t word;
+	uint16_t inuse;
+	uint64_t frame;
+
+	if (domid != vm->bi->domid || ref >= g->nr_v1)
+		return -EINVAL;
+	struct pin *p = &g->pins[ref];
+	if (!(write ? p->writers : p->readers))
+		return -EINVAL; /* not pinned by us */
+	if (p->version == 2) {
+		if (ref >= g->nr_v2)
+			return -EINVAL;
+		grant_entry_v2_t *e = entry_v2(g, ref);
+		word = __atomic_load_n(flags_word(e), __ATOMIC_ACQUIRE);
+		inuse = __atomic_load_n(status_v2(g, ref), __ATOMIC_ACQUIRE);
+		frame = __atomic_load_n(&e->full_page.frame, __ATOMIC_ACQUIRE);
+	} else {
+		grant_entry_v1_t *e = entry_v1(g, ref);
+		word = __atomic_load_n(flags_word(e), __ATOMIC_ACQUIRE);
+		inuse = (uint16_t)word;
+		frame = __atomic_load_n(&e->frame, __ATOMIC_ACQUIRE);
+	}
+	int rc = check_entry(word, write, p->version);
+	if (rc)
+		return rc;
+	if ((inuse & want) != want)
+		return -ESTALE;
+	if (frame >= vm->ram_size / 4096 || (const uint8_t *)page != vm->ram + frame * 4096)
+		return -ESTALE;
+	if (write) {
+		const uint64_t *fi = (const uint64_t *)(vm->stub + vm->bi->frame_info_off);
+		if ((__atomic_load_n(&fi[frame], __ATOMIC_ACQUIRE) & 0xf) != XK_FT_NONE)
+			return -EACCES;
+	}
+	return 0;
+}

@@ -8,7 +8,8 @@ The host makes three raw images: an ext4 filesystem (xvda), a blank disk
 (xvdb) and a read-only disk of random bytes (xvdc, access=r).  The guest
 loads xen-blkfront and ext4 from its initramfs, mounts xvda, writes files
 and reports their checksums, syncs and unmounts; writes random bytes to the
-raw xvdb with dd; reads xvdc and fails to write it; trims; powers off.  The
+raw xvdb with dd; reads xvdc and fails to write it; trims; powers off.  Every disk runs
+with persistent grants (blkfront's connect line in dmesg says so).  The
 host then checks the filesystem (e2fsck), reads the files back with
 debugfs, compares the raw bytes and sees xvdc unchanged.
 Exit: 0 pass, 1 fail, 77 skip.
@@ -58,6 +59,10 @@ def run(a, xenkvm, kernel, tmp):
         # the vCPUs) queues: one hardware queue per ring in blk-mq.
         ("queues", "n=$(ls /sys/block/xvda/mq | wc -l); c=$(nproc); [ $c -gt 4 ] && c=4;"
                    " [ $n = $c ] && echo queues=$n of $c", r"^queues=\d+ of \d+$"),
+        # feature-persistent on both ends: blkfront's connect line says so
+        # for every disk (the checks below then run over persistent grants).
+        ("pgrants", "dmesg | grep -c 'blkfront: xvd[abc]: .*persistent grants: enabled;'",
+         r"^3$"),
     ] + xktest.ext4_steps(FILES) + [
         ("raw", "dd if=/dev/urandom of=/tmp/r bs=4k count=1024 2>/dev/null;"
                 " dd if=/tmp/r of=/dev/xvdb bs=64k conv=fsync 2>/dev/null; md5sum < /tmp/r",
