@@ -2,7 +2,9 @@
 /*
  * Fakes for struct xk_bus_env: an in-memory xenstore with queued watches,
  * event channels that record notifies and bindings, and a grant table of
- * test pages with per-ref permissions and a count of live mappings.
+ * test pages with per-ref permissions, pins per ref and kind, and a count of
+ * live mappings.  A ref can be revoked, made read-only or pointed at another
+ * page (moved) at any time, as a hostile guest can rewrite its entries.
  */
 #ifndef XENKVM_TEST_FAKEBUS_H
 #define XENKVM_TEST_FAKEBUS_H
@@ -52,8 +54,10 @@ static struct fake {
 	uint8_t (*pages)[4096];
 	bool readonly[FAKE_NGRANTS];
 	bool revoked[FAKE_NGRANTS];
+	unsigned moved[FAKE_NGRANTS]; /* page index + 1 if not the ref's own */
+	int rpins[FAKE_NGRANTS], wpins[FAKE_NGRANTS];
 	int live_maps; /* maps minus unmaps, pages counted */
-	unsigned map_calls, map_failures;
+	unsigned map_calls, map_failures, check_calls, bad_unmaps;
 } fk;
 
 static struct fnode *fnode_find(const char *path)
@@ -233,8 +237,11 @@ static int f_map(void *o, uint32_t domid, const uint32_t *refs, unsigned n, bool
 			return -EPERM;
 		}
 	}
-	for (unsigned i = 0; i < n; i++)
-		pages[i] = fk.pages[refs[i]];
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t r = refs[i];
+		pages[i] = fk.pages[fk.moved[r] ? fk.moved[r] - 1 : r];
+		(write ? fk.wpins : fk.rpins)[r]++;
+	}
 	fk.live_maps += (int)n;
 	return 0;
 }
@@ -242,6 +249,28 @@ static int f_map(void *o, uint32_t domid, const uint32_t *refs, unsigned n, bool
 static void f_unmap(void *o, uint32_t domid, const uint32_t *refs, unsigned n, bool write)
 {
 	fk.live_maps -= (int)n;
+	for (unsigned i = 0; i < n; i++) {
+		int *pins = write ? fk.wpins : fk.rpins;
+		if (refs[i] >= FAKE_NGRANTS || pins[refs[i]] == 0)
+			fk.bad_unmaps++; /* not mapped so: a backend bug */
+		else
+			pins[refs[i]]--;
+	}
+}
+
+/* As emu/gnttab.c's: the pinned ref still grants the same page. */
+static int f_check(void *o, uint32_t domid, uint32_t ref, bool write, const void *page)
+{
+	fk.check_calls++;
+	if (domid != FAKE_DOMID || ref >= FAKE_NGRANTS || !(write ? fk.wpins : fk.rpins)[ref])
+		return -EINVAL;
+	if (fk.revoked[ref])
+		return -EPERM;
+	if (write && fk.readonly[ref])
+		return -EACCES;
+	if (page != fk.pages[fk.moved[ref] ? fk.moved[ref] - 1 : ref])
+		return -ESTALE;
+	return 0;
 }
 
 static struct xk_bus_env fake_env(void)
@@ -249,7 +278,7 @@ static struct xk_bus_env fake_env(void)
 	struct xk_bus_env env = {
 	    .store = {f_read, f_write, f_rm, f_watch, f_unwatch, f_device_add, NULL},
 	    .evtchn = {f_notify, NULL, f_bind, f_unbind},
-	    .grant = {f_map, f_unmap, NULL},
+	    .grant = {f_map, f_unmap, NULL, f_check},
 	};
 	return env;
 }

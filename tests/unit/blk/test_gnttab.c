@@ -2,7 +2,8 @@
 /*
  * emu/gnttab.c: mapping the guest's grant entries (v1, and v2 with its
  * status frames) for backends, on a fake VM (RAM, a stub region with boot
- * info, grant frames, status frames, frame types).
+ * info, grant frames, status frames, frame types); the check of a pin kept
+ * across requests against an entry the guest rewrites.
  */
 /* v2 entries are declared for interface versions from 3.2.10 on. */
 #define __XEN_INTERFACE_VERSION__ 0x00040e00
@@ -253,6 +254,70 @@ static void test_pin_keeps_its_version(void **state)
 	assert_int_equal(*st2(10), 0);
 }
 
+/* A pin kept across requests is checked before each reuse. */
+static void test_check_v1(void **state)
+{
+	void *p, *q;
+
+	grant(5, 0, 9, false);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, vm.ram + 9 * 4096), -EINVAL);
+	assert_int_equal(map1(5, false, &p), 0);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), 0);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, p), -EINVAL); /* no writable pin */
+	assert_int_equal(xk_gnttab_check(g, 2, 5, false, p), -EINVAL);
+	assert_int_equal(xk_gnttab_check(g, DOMID, UINT32_MAX, false, p), -EINVAL);
+	assert_int_equal(map1(5, true, &q), 0);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, q), 0);
+	/* The guest rewrites the entry despite the in-use bits. */
+	gt[5].frame = 10;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), -ESTALE);
+	gt[5].frame = 9;
+	gt[5].flags |= GTF_readonly;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, q), -EACCES);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), 0);
+	gt[5].flags &= (uint16_t)~GTF_readonly;
+	gt[5].domid = 3;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), -EPERM);
+	gt[5].domid = 0;
+	gt[5].flags &= (uint16_t) ~(GTF_reading | GTF_writing); /* "ended" */
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), -ESTALE);
+	gt[5].flags |= GTF_reading | GTF_writing;
+	gt[5].flags = (gt[5].flags & (uint16_t)~GTF_type_mask) | GTF_invalid;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), -EPERM);
+	gt[5].flags |= GTF_permit_access;
+	/* The frame became a page table: no longer writable. */
+	frame_info[9] = XK_FT_L1 | (1ULL << 8);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, q), -EACCES);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), 0);
+	frame_info[9] = 0;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, q), 0);
+	unmap1(5, true);
+	unmap1(5, false);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, false, p), -EINVAL);
+}
+
+static void test_check_v2(void **state)
+{
+	void *p;
+
+	vm.bi->grant_version = 2;
+	grant2(5, 0, 9, 0);
+	assert_int_equal(map1(5, true, &p), 0);
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, p), 0);
+	gt2(5)->full_page.frame = 11;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, p), -ESTALE);
+	gt2(5)->full_page.frame = 9;
+	*st2(5) &= (uint16_t)~GTF_writing;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, p), -ESTALE);
+	*st2(5) |= GTF_writing;
+	gt2(5)->hdr.flags |= GTF_sub_page;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, p), -EPERM);
+	gt2(5)->hdr.flags &= (uint16_t)~GTF_sub_page;
+	assert_int_equal(xk_gnttab_check(g, DOMID, 5, true, p), 0);
+	unmap1(5, true);
+	assert_int_equal(*st2(5), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +328,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_v2_status_flags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v2_hostile_entries, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pin_keeps_its_version, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_v1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_v2, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("gnttab", tests, NULL, NULL);
 }
