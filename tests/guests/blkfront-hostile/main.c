@@ -18,8 +18,14 @@
  * connecting again gives a ring that serves good requests.  Last, two
  * queues (multi-queue-num-queues 2, queue-N/ring-ref and event-channel):
  * each is served and answered on its own ring; 17 queues are refused, and
- * one queue works again.  Every answer
- * means the launcher is still alive (docs/devices.md, "Hostile frontends").
+ * one queue works again.  Then persistent grants (feature-persistent on
+ * both ends): the backend keeps the grants it used mapped (their in-use bits
+ * stay set after the answer, so the frontend cannot end them); an entry
+ * the guest rewrites anyway - pointed at another page, revoked, made
+ * read-only - is never written through its old mapping: the data goes to
+ * the page granted now, or the request fails and the page is untouched;
+ * closing releases every kept grant.  Every answer means the launcher is
+ * still alive (docs/devices.md, "Hostile frontends").
  */
 #include "xkg.h"
 #include <xen/grant_table.h>
@@ -54,6 +60,7 @@ static struct blkif_request_segment
 static RING_IDX req_prods[2];
 static uint32_t ports[2];
 static struct xkg_xb vbd;
+static grant_entry_v1_t *gnt;
 static uint64_t disk_sectors;
 static uint64_t next_id = 1000;
 
@@ -329,11 +336,96 @@ static void hostile_requests(void)
 	CHECK(!memcmp(data[0], data[1], XKG_PAGE_SIZE), "indirect read back differs");
 }
 
+static bool in_use(unsigned ref)
+{
+	return __atomic_load_n(&gnt[ref].flags, __ATOMIC_ACQUIRE) & (GTF_reading | GTF_writing);
+}
+
+/* Read sectors 0..7 into ref (as good_io left them: data[0]). */
+static int read_into(const char *what, unsigned ref)
+{
+	struct blkif_request r = rw(BLKIF_OP_READ, 0, 1);
+	seg(&r, 0, ref, 0, 7);
+	return submit(what, &r);
+}
+
+static void persistent_grants(void)
+{
+	const unsigned ref = REF_DATA + 1;
+	int st;
+
+	CHECK(xkg_xb_be_num(&vbd, "feature-persistent") == 1, "backend feature-persistent %ld",
+	      xkg_xb_be_num(&vbd, "feature-persistent"));
+	fe_write("feature-persistent", "%lu", 1);
+	close_and_reopen();
+	good_io("persistent grants", 0x23);
+	/* Kept: still marked in use after the answers (Linux's blkfront
+	 * tells a kept grant by gnttab_try_end_foreign_access failing). */
+	CHECK(in_use(REF_DATA) && (gnt[ref].flags & GTF_writing),
+	      "persistent grants: data grants not kept (flags %#x, %#x)", gnt[REF_DATA].flags,
+	      gnt[ref].flags);
+
+	/* Pointed at another page behind the backend's back: the data goes
+	 * to the page granted now. */
+	memset(data[1], 0xee, XKG_PAGE_SIZE);
+	memset(data[2], 0, XKG_PAGE_SIZE);
+	gnt[ref].frame = (uint32_t)xkg_virt_to_mfn(data[2]);
+	st = read_into("read into a kept grant moved to another page", ref);
+	CHECK(st == BLKIF_RSP_OKAY, "moved kept grant: status %d", st);
+	CHECK(!memcmp(data[2], data[0], XKG_PAGE_SIZE), "moved kept grant: new page not read into");
+	for (unsigned i = 0; i < XKG_PAGE_SIZE; i++)
+		if (data[1][i] != 0xee) {
+			xkg_fail("moved kept grant: the old page was written (byte %u)", i);
+			break;
+		}
+	gnt[ref].frame = (uint32_t)xkg_virt_to_mfn(data[1]);
+	CHECK(read_into("read into it moved back", ref) == BLKIF_RSP_OKAY &&
+		  !memcmp(data[1], data[0], XKG_PAGE_SIZE),
+	      "kept grant moved back: not read into");
+
+	/* Revoked (flags cleared despite the in-use bits), then made
+	 * read-only: refused, the page untouched. */
+	memset(data[1], 0xee, XKG_PAGE_SIZE);
+	__atomic_store_n(&gnt[ref].flags, 0, __ATOMIC_SEQ_CST);
+	st = read_into("read into a kept grant the guest revoked", ref);
+	CHECK(st == BLKIF_RSP_ERROR && data[1][0] == 0xee && data[1][4095] == 0xee,
+	      "revoked kept grant: status %d, page %#x", st, data[1][0]);
+	xkg_grant(ref, data[1], 0, false);
+	CHECK(read_into("read into it granted again", ref) == BLKIF_RSP_OKAY &&
+		  !memcmp(data[1], data[0], XKG_PAGE_SIZE),
+	      "granted again: not read into");
+	memset(data[1], 0xee, XKG_PAGE_SIZE);
+	__atomic_fetch_or(&gnt[ref].flags, GTF_readonly, __ATOMIC_SEQ_CST);
+	st = read_into("read into a kept grant made read-only", ref);
+	CHECK(st == BLKIF_RSP_ERROR && data[1][0] == 0xee && data[1][4095] == 0xee,
+	      "read-only kept grant: status %d, page %#x", st, data[1][0]);
+	if (xkg_status() <= XKG_SUCCESS)
+		printf("blkfront-hostile: kept grants rewritten by the guest: never written "
+		       "through\n");
+	xkg_grant(ref, data[1], 0, false);
+
+	/* Closing gives every kept grant back; then without the feature
+	 * nothing stays in use after an answer. */
+	good_io("persistent grants again", 0x29);
+	CHECK(in_use(REF_DATA), "persistent grants again: not kept");
+	fe_write("feature-persistent", "%lu", 0);
+	close_and_reopen();
+	CHECK(!in_use(REF_DATA) && !in_use(ref),
+	      "kept grants still in use after closing (%#x, %#x)", gnt[REF_DATA].flags,
+	      gnt[ref].flags);
+	good_io("without persistent grants", 0x2b);
+	CHECK(!in_use(REF_DATA) && !in_use(ref), "grants in use after the answers (%#x, %#x)",
+	      gnt[REF_DATA].flags, gnt[ref].flags);
+	if (xkg_status() <= XKG_SUCCESS)
+		printf("blkfront-hostile: kept grants released on closing\n");
+}
+
 void test_main(void)
 {
 	char buf[64];
 
-	if (!xkg_gnttab_map())
+	gnt = xkg_gnttab_map();
+	if (!gnt)
 		return;
 	xkg_grant(REF_RING, ring_pages[0], 0, false);
 	xkg_grant(REF_RING1, ring_pages[1], 0, false);
@@ -440,5 +532,6 @@ void test_main(void)
 	fe_write("multi-queue-num-queues", "%lu", 1);
 	close_and_reopen();
 	good_io("one queue again", 0x11);
+	persistent_grants();
 	printf("blkfront-hostile: the launcher is still here\n");
 }
