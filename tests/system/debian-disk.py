@@ -8,9 +8,9 @@ The host makes three raw images: an ext4 filesystem (xvda), a blank disk
 (xvdb) and a read-only disk of random bytes (xvdc, access=r).  The guest
 loads xen-blkfront and ext4 from its initramfs, mounts xvda, writes files
 and reports their checksums, syncs and unmounts; writes random bytes to the
-raw xvdb with dd; reads xvdc and fails to write it; trims; powers off.  Every disk runs
-with persistent grants (blkfront's connect line in dmesg says so).  The
-host then checks the filesystem (e2fsck), reads the files back with
+raw xvdb with dd; reads xvdc and fails to write it; trims; powers off.
+Every disk runs with persistent grants (blkfront's connect line in dmesg
+says so).  The host then checks the filesystem (e2fsck), reads the files back with
 debugfs, compares the raw bytes and sees xvdc unchanged.
 Exit: 0 pass, 1 fail, 77 skip.
 """
