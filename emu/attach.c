@@ -87,7 +87,6 @@ int xk_cmd_console(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char pty[256], label[XK_NAME_MAX + 1];
 	int c;
 
 	optind = 1;
@@ -103,7 +102,15 @@ int xk_cmd_console(int argc, char **argv)
 		console_usage(stderr);
 		return XK_EXIT_ERROR;
 	}
-	const char *target = argv[optind];
+	return xk_console_attach(argv[optind], NULL);
+}
+
+int xk_console_attach(const char *target, bool *gone)
+{
+	char pty[256], label[XK_NAME_MAX + 1];
+
+	if (gone)
+		*gone = false;
 	if (target[0] == '/') {
 		snprintf(pty, sizeof(pty), "%s", target);
 		snprintf(label, sizeof(label), "%s", target);
@@ -193,6 +200,8 @@ int xk_cmd_console(int argc, char **argv)
 	close(fd);
 	if (why) {
 		fprintf(stderr, "\r\nxenkvm: %s\n", why);
+		if (gone)
+			*gone = strstr(why, "gone") != NULL;
 		return strstr(why, "gone") ? 0 : XK_EXIT_ERROR;
 	}
 	if (got_signal)

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,12 @@ static int op_detach(void *p)
 	return xk_devices_detach_start(o->ctl->devices, o->kind, o->arg, &o->devid);
 }
 
+static int op_shutdown(void *p)
+{
+	struct op *o = p;
+	return xk_devices_request_shutdown(o->ctl->devices, o->arg);
+}
+
 static double until(const struct timespec *t)
 {
 	struct timespec now;
@@ -191,6 +198,26 @@ static void run_command(struct client *c, char *line)
 
 	if (arg)
 		*arg++ = 0;
+	if (!strcmp(line, "shutdown")) {
+		if (!arg || (strcmp(arg, "poweroff") && strcmp(arg, "reboot"))) {
+			reply(c, false, "shutdown needs poweroff or reboot\n");
+			return;
+		}
+		struct op so = {.ctl = ctl, .arg = arg};
+		int rc = capture(msg, sizeof(msg), op_shutdown, &so);
+		reply(c, rc == 0, msg);
+		return;
+	}
+	if (!strcmp(line, "destroy")) {
+		if (arg) {
+			reply(c, false, "destroy takes no argument\n");
+			return;
+		}
+		reply(c, true, NULL);
+		xk_err("destroyed (xenkvm destroy)");
+		xk_devices_destroy(ctl->devices);
+		return;
+	}
 	bool blk = !strncmp(line, "block-", 6), net = !strncmp(line, "network-", 8);
 	const char *verb = blk ? line + 6 : net ? line + 8 : "";
 	struct op o = {.ctl = ctl, .kind = blk ? "vbd" : "vif", .arg = arg};
@@ -395,13 +422,17 @@ static void hotplug_usage(FILE *f)
 	      f);
 }
 
+static int call(const char *cmd, const char *target, const char *line, long *pid);
+
 /* NAME or PID -> its control socket; 0, or -1 after a one-line error. */
-static int resolve(const char *cmd, const char *target, char *path, size_t len)
+static int resolve(const char *cmd, const char *target, char *path, size_t len, long *pid)
 {
 	struct xk_run_info g;
 
 	if (xk_runtime_find(cmd, target, &g))
 		return -1;
+	if (pid)
+		*pid = g.pid;
 	if (!g.control[0]) {
 		xk_err("%s: guest %s (pid %ld) has no control socket", cmd, g.name, g.pid);
 		return -1;
@@ -442,8 +473,25 @@ int xk_cmd_hotplug(int argc, char **argv)
 		return XK_EXIT_ERROR;
 	}
 
+	char line[XK_CONTROL_LINE_MAX + 64];
+	int n = snprintf(line, sizeof(line), "%s%s%s%s\n", cmd, arg ? " " : "", force ? "-f " : "",
+			 arg ? arg : "");
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		xk_err("%s: the argument is too long", cmd);
+		return XK_EXIT_ERROR;
+	}
+	return call(cmd, argv[i], line, NULL);
+}
+
+/*
+ * Send line to the launcher of target; its answer's text goes to stdout
+ * (OK) or stderr (ERR).  XK_EXIT_ERROR or 0; *pid, if given, is the
+ * launcher's.
+ */
+static int call(const char *cmd, const char *target, const char *line, long *pid)
+{
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (resolve(cmd, argv[i], sa.sun_path, sizeof(sa.sun_path)))
+	if (resolve(cmd, target, sa.sun_path, sizeof(sa.sun_path), pid))
 		return XK_EXIT_ERROR;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -452,10 +500,8 @@ int xk_cmd_hotplug(int argc, char **argv)
 			close(fd);
 		return XK_EXIT_ERROR;
 	}
-	char line[XK_CONTROL_LINE_MAX + 64];
-	int n = snprintf(line, sizeof(line), "%s%s%s%s\n", cmd, arg ? " " : "", force ? "-f " : "",
-			 arg ? arg : "");
-	if (n < 0 || (size_t)n >= sizeof(line) || send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+	ssize_t n = (ssize_t)strlen(line);
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
 		xk_err("%s: cannot send the command: %s", cmd, strerror(errno));
 		close(fd);
 		return XK_EXIT_ERROR;
@@ -490,4 +536,53 @@ int xk_cmd_hotplug(int argc, char **argv)
 	}
 	xk_err("%s: no answer from the launcher (it exited?)", cmd);
 	return XK_EXIT_ERROR;
+}
+
+/* ---- xenkvm shutdown, reboot, destroy ---- */
+
+static void domctl_usage(FILE *f)
+{
+	fputs("xenkvm shutdown [-w] NAME|PID   ask the guest to power off (control/shutdown,\n"
+	      "                                as xl shutdown); -w: wait until it is gone\n"
+	      "xenkvm reboot [-w] NAME|PID     ask the guest to reboot; -w: wait until this\n"
+	      "                                boot is over\n"
+	      "xenkvm destroy NAME|PID         stop the guest at once (as xl destroy)\n",
+	      f);
+}
+
+int xk_cmd_domctl(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	bool destroy = !strcmp(cmd, "destroy"), wait = false;
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			domctl_usage(stdout);
+			return 0;
+		}
+		if (!destroy && (!strcmp(argv[i], "-w") || !strcmp(argv[i], "--wait"))) {
+			wait = true;
+			continue;
+		}
+		xk_err("%s: unknown option '%s'", cmd, argv[i]);
+		domctl_usage(stderr);
+		return XK_EXIT_ERROR;
+	}
+	if (argc - i != 1) {
+		xk_err("%s: expected NAME|PID", cmd);
+		domctl_usage(stderr);
+		return XK_EXIT_ERROR;
+	}
+	char line[64];
+	snprintf(line, sizeof(line), "%s\n",
+		 destroy ? "destroy" : !strcmp(cmd, "reboot") ? "shutdown reboot" : "shutdown poweroff");
+	long pid = 0;
+	int rc = call(cmd, argv[i], line, &pid);
+	/* The guest is gone when its launcher is (a restarted guest has a new
+	 * launcher process). */
+	if (rc == 0 && (wait || destroy))
+		while (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			usleep(50000);
+	return rc;
 }

@@ -18,5 +18,7 @@ void xk_control_free(struct xk_control *ctl);
 /* xenkvm block-attach|block-detach|block-list|network-attach|
  * network-detach|network-list: argv[0] is the command. */
 int xk_cmd_hotplug(int argc, char **argv);
+/* xenkvm shutdown|reboot [-w] NAME|PID, xenkvm destroy NAME|PID. */
+int xk_cmd_domctl(int argc, char **argv);
 
 #endif

@@ -415,7 +415,22 @@ void xk_devices_list(struct xk_devices *d, const char *kind, FILE *f)
 	}
 }
 
+int xk_devices_request_shutdown(struct xk_devices *d, const char *reason)
+{
+	if (xsd_request_shutdown(d->xsd, d->vm->bi->domid, reason)) {
+		xk_err("cannot write control/shutdown");
+		return -1;
+	}
+	return 0;
+}
+
 #else
+int xk_devices_request_shutdown(struct xk_devices *d, const char *reason)
+{
+	xk_err("built without the xenstore daemon: no control/shutdown");
+	return -1;
+}
+
 int xk_devices_attach(struct xk_devices *d, const char *kind, const char *spec)
 {
 	xk_err("built without the xenstore daemon: no hot-plug");
@@ -441,6 +456,11 @@ void xk_devices_list(struct xk_devices *d, const char *kind, FILE *f)
 {
 }
 #endif
+
+void xk_devices_destroy(struct xk_devices *d)
+{
+	xk_vm_request_stop(d->vm, XK_EXIT_DESTROYED);
+}
 
 int xk_devices_check_vif(const char *spec)
 {

@@ -60,6 +60,11 @@ int xk_devices_detach_start(struct xk_devices *d, const char *kind, const char *
 bool xk_devices_present(struct xk_devices *d, const char *kind, uint32_t devid);
 void xk_devices_remove_now(struct xk_devices *d, const char *kind, uint32_t devid);
 void xk_devices_list(struct xk_devices *d, const char *kind, FILE *f);
+/* xenkvm shutdown/reboot: ask the guest through control/shutdown
+ * ("poweroff", "reboot"), as xl does; 0 or -1 after a one-line error. */
+int xk_devices_request_shutdown(struct xk_devices *d, const char *reason);
+/* xenkvm destroy: stop the guest now (exit status XK_EXIT_DESTROYED). */
+void xk_devices_destroy(struct xk_devices *d);
 /* Tears devices down (drains the console). */
 void xk_devices_free(struct xk_devices *d);
 

@@ -18,6 +18,7 @@
 #include "backend.h"
 #include "runtime.h"
 #include "control.h"
+#include "xlcfg.h"
 
 #ifdef HAVE_XENSTORED
 #include "xenstored.h"
@@ -49,9 +50,13 @@ static void usage(FILE *f)
 	      "Run unmodified Xen PV guests on KVM.\n"
 	      "\n"
 	      "Commands:\n"
+	      "  create     start a guest from an xl domain config file (xenkvm create --help)\n"
 	      "  run        boot a PV kernel in the foreground, console on stdio or a pty\n"
 	      "  console    attach this terminal to a running guest's pty console\n"
 	      "  list       list running guests (name, pid, console)\n"
+	      "  shutdown [-w] NAME|PID  ask the guest to power off (-w: wait until it is gone)\n"
+	      "  reboot [-w] NAME|PID    ask the guest to reboot\n"
+	      "  destroy NAME|PID        stop the guest at once\n"
 	      "  detect     print this host's kind of KVM: hw, pvm or none\n"
 	      "  block-attach NAME|PID DISKSPEC        hot-plug a disk (xl disk syntax)\n"
 	      "  block-detach [-f] NAME|PID VDEV       hot-unplug it: waits up to 10 s for the\n"
@@ -92,7 +97,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "Exit status of run: 0 guest powered off, 1 launcher error, 2 guest reboot,\n"
 	      "3 guest crash (or unhandled fault), 4 watchdog, 5 suspend (unsupported),\n"
-	      "6 timeout, 128+N killed by signal N.\n"
+	      "6 timeout, 128+N killed by signal N (143 also after xenkvm destroy).\n"
 	      "\n"
 	      "xenkvm console NAME|PID|PTY   (Ctrl-] detaches)\n",
 	      f);
@@ -226,7 +231,7 @@ static int cmd_run(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	static struct xk_vm vm;
+	static struct xk_vm vm; /* only its options: xk_launch() has the VM */
 	uint64_t n;
 	int c;
 
@@ -364,6 +369,15 @@ static int cmd_run(int argc, char **argv)
 		xk_err("run: --kernel FILE is required");
 		return XK_EXIT_ERROR;
 	}
+	return xk_launch(&vm.opt, NULL, NULL);
+}
+
+int xk_launch(const struct xk_options *opt, void (*ready)(void *arg), void *ready_arg)
+{
+	static struct xk_vm vm;
+
+	memset(&vm, 0, sizeof(vm));
+	vm.opt = *opt;
 	if (vm.opt.name && name_in_use(vm.opt.name))
 		return XK_EXIT_ERROR;
 
@@ -423,6 +437,8 @@ static int cmd_run(int argc, char **argv)
 		}
 		vm.vcpu[i].started = true;
 	}
+	if (ready)
+		ready(ready_arg);
 	event_base_dispatch(l.base);
 
 	pthread_mutex_lock(&vm.lock);
@@ -475,6 +491,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "create"))
+		return xk_cmd_create(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shutdown") || !strcmp(cmd, "reboot") || !strcmp(cmd, "destroy"))
+		return xk_cmd_domctl(argc - 1, argv + 1);
 	if (!strcmp(cmd, "detect"))
 		return cmd_detect();
 	if (!strcmp(cmd, "console"))

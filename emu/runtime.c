@@ -14,29 +14,31 @@
 #include "xenkvm.h"
 #include "runtime.h"
 
-int xk_name_check(const char *name)
+const char *xk_name_invalid(const char *name)
 {
 	size_t len = strlen(name);
 	bool digits = true;
 
 	if (len == 0 || len > XK_NAME_MAX || !isalnum((unsigned char)name[0]))
-		goto bad;
+		return "use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or "
+		       "digit";
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)name[i];
 		if (!isalnum(ch) && ch != '_' && ch != '.' && ch != '-')
-			goto bad;
+			return "use 1 to 64 letters, digits, '_', '.' or '-', starting with a "
+			       "letter or digit";
 		digits &= isdigit(ch) != 0;
 	}
-	if (digits) {
-		xk_err("--name %s: a name cannot be all digits (those are pids)", name);
-		return -1;
-	}
-	return 0;
-bad:
-	xk_err("--name '%s': use 1 to %d letters, digits, '_', '.' or '-', starting with a "
-	       "letter or digit",
-	       name, XK_NAME_MAX);
-	return -1;
+	return digits ? "a name cannot be all digits (those are pids)" : NULL;
+}
+
+int xk_name_check(const char *name)
+{
+	const char *why = xk_name_invalid(name);
+
+	if (why)
+		xk_err("--name '%s': %s", name, why);
+	return why ? -1 : 0;
 }
 
 int xk_runtime_dir(char *buf, size_t len, bool create)

@@ -28,6 +28,8 @@ struct xk_run_info {
  * digit, not all digits (those are pids).  0, or -1 after a one-line
  * error. */
 int xk_name_check(const char *name);
+/* NULL for a usable name, else why not (without the name). */
+const char *xk_name_invalid(const char *name);
 /* The run files' directory (created if create); -1 if there is none. */
 int xk_runtime_dir(char *buf, size_t len, bool create);
 /* Every running launcher (stale files of dead ones are skipped, and removed
@@ -47,5 +49,8 @@ void xk_runtime_unregister(char *path);
 /* attach.c: `xenkvm console` and `xenkvm list` */
 int xk_cmd_console(int argc, char **argv);
 int xk_cmd_list(int argc, char **argv);
+/* This terminal on target's pty console (xenkvm console's work); *gone,
+ * if given, tells whether it ended because the guest went away. */
+int xk_console_attach(const char *target, bool *gone);
 
 #endif

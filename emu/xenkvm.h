@@ -19,6 +19,8 @@ enum xk_exit {
 	XK_EXIT_WATCHDOG = 4, /* SHUTDOWN_watchdog */
 	XK_EXIT_SUSPEND = 5,  /* SHUTDOWN_suspend: save/restore not supported yet */
 	XK_EXIT_TIMEOUT = 6,  /* --timeout expired */
+	/* xenkvm destroy: as if killed by SIGTERM (never restarted by create) */
+	XK_EXIT_DESTROYED = 128 + 15,
 };
 
 struct xk_options {
@@ -95,6 +97,10 @@ void xk_vm_request_stop(struct xk_vm *vm, int exit_code);
 void xk_vcpus_kick(struct xk_vm *vm);
 
 /* main.c */
+/* Build and run one domain with opt until it stops; its exit status (enum
+ * xk_exit, or 128+N).  ready(arg), if given, once the guest runs and can be
+ * found (run file, control socket): `xenkvm create` detaches then. */
+int xk_launch(const struct xk_options *opt, void (*ready)(void *arg), void *arg);
 void xk_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const uint8_t xk_stub_pvm[], xk_stub_hw[];
 extern const size_t xk_stub_pvm_len, xk_stub_hw_len;
