@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""`xenkvm create` from an xl domain configuration file (pvm).
+
+usage: create-test.py --xenkvm PATH --case console|detached|cli [--kernel VMLINUZ]
+
+The guest is Debian 12's kernel with a busybox initramfs (xen-blkfront
+loaded), described by an xl.cfg as xl would run it: name, kernel, a
+relative ramdisk path (resolved against the working directory, as xl
+does), root + extra (xl composes "root=... extra"), memory, a disk and a
+setting the launcher ignores (a warning).
+
+console:  `xenkvm create -c web01.cfg memory=384` on a terminal: the shell
+          works, the disk is there (its size and the marker the host wrote),
+          memory=384 from the command line won; poweroff -f ends the
+          console and create with 0; nothing is left running.
+detached: `xenkvm create web01.cfg` returns once the guest runs; `xenkvm
+          list` shows it; `xenkvm console` attaches (a command runs) and
+          Ctrl-] detaches with the guest still running; `xenkvm reboot -w`
+          restarts it (on_reboot = 'restart': a new launcher); `xenkvm
+          shutdown -w` powers it off (gone from the list, the supervisor
+          ended, the log tells each step); a second create and `xenkvm
+          destroy` stops it at once.
+cli:      errors in one line with FILE:LINE (syntax, a bad memory value, a
+          missing kernel, vcpus=2, type='hvm', bootloader), --dry-run,
+          --help; nothing left behind (no run file, no log).
+Exit: 0 pass, 1 fail, 77 skip.
+"""
+import argparse
+import glob
+import importlib.util
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
+boot = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(boot)
+
+MARKER = b"XENKVM-CREATE-DISK-MARKER"
+
+
+class PtyProc:
+    """A command on a new terminal; its output is collected as it comes."""
+
+    def __init__(self, cmd, cwd=None):
+        self.master, slave = pty.openpty()
+        self.before = termios.tcgetattr(slave)
+        self.slave = slave
+        self.p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd,
+                                  close_fds=True, start_new_session=True)
+        self.buf = b""
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._reader, daemon=True)
+        self.t.start()
+
+    def _reader(self):
+        while True:
+            r, _, _ = select.select([self.master], [], [], 0.2)
+            if r:
+                try:
+                    d = os.read(self.master, 65536)
+                except OSError:
+                    return
+                if not d:
+                    return
+                sys.stdout.buffer.write(d)
+                sys.stdout.flush()
+                with self.lock:
+                    self.buf += d
+            elif self.p.poll() is not None:
+                # drain what is left, then stop
+                try:
+                    while select.select([self.master], [], [], 0.2)[0]:
+                        d = os.read(self.master, 65536)
+                        if not d:
+                            break
+                        with self.lock:
+                            self.buf += d
+                except OSError:
+                    pass
+                return
+
+    def wait_for(self, pattern, timeout, start=0):
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                m = rx.search(self.buf, start)
+            if m:
+                return m
+            if not self.t.is_alive():
+                with self.lock:
+                    return rx.search(self.buf, start)
+            time.sleep(0.05)
+        return None
+
+    def send(self, line):
+        os.write(self.master, line.encode() + b"\r")
+
+    def text(self):
+        with self.lock:
+            return self.buf.decode(errors="replace")
+
+    def close(self):
+        for fd in (self.slave, self.master):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def write_cfg(tmp, kernel, name, extra_lines=""):
+    cfg = os.path.join(tmp, f"{name}.cfg")
+    with open(cfg, "w") as f:
+        f.write(f"""# {name}: as it ran under Xen
+name = "{name}"
+type = "pv"
+kernel = "{kernel}"
+ramdisk = "initrd.cpio.gz"
+root = "/dev/xvda ro"
+extra = "console=hvc0 loglevel=4"
+memory = 512
+vcpus = 1
+disk = [ 'format=raw, vdev=xvda, access=rw, target={tmp}/disk.img' ]
+on_reboot = "restart"
+vfb = [ 'vnc=1' ]
+{extra_lines}""")
+    return cfg
+
+
+def xk(xenkvm, *args, timeout=120, cwd=None):
+    r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=timeout,
+                       cwd=cwd)
+    print(f"$ xenkvm {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
+    return r
+
+
+def listed(xenkvm, name):
+    r = xk(xenkvm, "list")
+    for line in r.stdout.splitlines()[1:]:
+        f = line.split()
+        if f and f[0] == name:
+            return int(f[1])
+    return None
+
+
+def steps_disk(mem_mib):
+    lo, hi = (mem_mib - 64) * 1024, mem_mib * 1024
+    return [
+        ("shell", "echo create-$((6*7))-ok", r"^create-42-ok$"),
+        ("cmdline", "cat /proc/cmdline", r"root=/dev/xvda ro console=hvc0 loglevel=4"),
+        ("disk-size", "cat /sys/block/xvda/size", r"^16384$"),
+        ("disk-marker", f"head -c {len(MARKER)} /dev/xvda; echo", "^" + MARKER.decode() + "$"),
+        ("memory", f"awk '/MemTotal/ {{print ($2 > {lo} && $2 <= {hi}) ? \"memok\" : $2}}' "
+                   "/proc/meminfo", r"^memok$"),
+    ]
+
+
+def case_console(xenkvm, kernel, tmp, fails):
+    name = f"cr-c-{os.getpid()}"
+    cfg = write_cfg(tmp, kernel, name)
+    g = PtyProc([xenkvm, "create", "-c", "--platform", "pvm", os.path.basename(cfg),
+                 "memory=384"], cwd=tmp)
+    if not g.wait_for(rf"{name}\.cfg:\d+: warning: 'vfb' is not supported", 30):
+        fails.append("no warning for the vfb setting")
+    if not g.wait_for(r"XENKVM-INIT: ready", 240):
+        fails.append("no shell: the guest never reached its init")
+    else:
+        time.sleep(1)
+        fails += boot.run_steps(g, steps_disk(384), "pvm", pos=len(g.buf), max_reruns=2)[0]
+        if listed(xenkvm, name) is None:
+            fails.append(f"{name} is not in xenkvm list while it runs")
+        g.send("poweroff -f")
+    try:
+        rc = g.p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        g.p.kill()
+        rc = g.p.wait()
+        fails.append("create -c did not return after poweroff")
+    g.t.join(5)
+    if rc != 0:
+        fails.append(f"create -c exited {rc}, want 0")
+    if not re.search(r"attached to " + re.escape(name), g.text()):
+        fails.append("create -c did not attach the console")
+    if termios.tcgetattr(g.slave) != g.before:
+        fails.append("the terminal's settings were not restored")
+    g.close()
+    time.sleep(1)
+    if listed(xenkvm, name) is not None:
+        fails.append(f"{name} still listed after poweroff")
+    log = os.path.join(os.environ["XENKVM_RUNTIME_DIR"], f"{name}.log")
+    text = open(log).read() if os.path.exists(log) else ""
+    if "powered off: done" not in text or "ended" not in text:
+        fails.append(f"the log {log} does not tell the end: {text!r}")
+
+
+def case_detached(xenkvm, kernel, tmp, fails):
+    name = f"cr-d-{os.getpid()}"
+    cfg = write_cfg(tmp, kernel, name)
+    t0 = time.monotonic()
+    r = xk(xenkvm, "create", "--platform", "pvm", cfg, cwd=tmp)
+    if r.returncode != 0 or f"{name} started" not in r.stderr:
+        fails.append(f"create: rc {r.returncode}, stderr {r.stderr!r}")
+        return
+    print(f"create returned after {time.monotonic() - t0:.1f} s", flush=True)
+    pid = listed(xenkvm, name)
+    if pid is None:
+        fails.append(f"{name} is not in xenkvm list")
+        return
+    # Attach, run a command, detach with Ctrl-].
+    c = PtyProc([xenkvm, "console", name])
+    if not c.wait_for(r"XENKVM-INIT: ready", 240):
+        fails.append("the attached console never showed the guest's init (replayed)")
+    time.sleep(1)
+    f, _ = boot.run_steps(c, steps_disk(512)[:4], "pvm", pos=len(c.buf), max_reruns=2)
+    fails += f
+    os.write(c.master, b"\x1d")
+    try:
+        rc = c.p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        c.p.kill()
+        rc = c.p.wait()
+    c.t.join(5)
+    c.close()
+    if rc != 0 or "the guest keeps running" not in c.text():
+        fails.append(f"Ctrl-] did not detach cleanly (rc {rc})")
+    if listed(xenkvm, name) != pid:
+        fails.append("the guest did not keep running after the console detached")
+    # reboot: on_reboot = 'restart' boots a new launcher under the same name
+    r = xk(xenkvm, "reboot", "-w", name, timeout=120)
+    if r.returncode != 0:
+        fails.append(f"reboot -w: rc {r.returncode}")
+    new = None
+    for _ in range(100):
+        new = listed(xenkvm, name)
+        if new and new != pid:
+            break
+        time.sleep(0.2)
+    if not new or new == pid:
+        fails.append(f"no new launcher after the reboot (old pid {pid}, now {new})")
+    # wait for the new boot's shell before the shutdown request
+    time.sleep(8)
+    r = xk(xenkvm, "shutdown", "-w", name, timeout=120)
+    if r.returncode != 0:
+        fails.append(f"shutdown -w: rc {r.returncode}")
+    time.sleep(1)
+    if listed(xenkvm, name) is not None:
+        fails.append(f"{name} still listed after shutdown -w")
+    if subprocess.run(["pgrep", "-f", f"xenkvm create --platform pvm {cfg}"]).returncode == 0:
+        fails.append("the supervisor is still running after shutdown")
+    log = os.path.join(os.environ["XENKVM_RUNTIME_DIR"], f"{name}.log")
+    text = open(log).read() if os.path.exists(log) else ""
+    for want in ("started", "rebooted: restarting", "powered off: done", "ended"):
+        if want not in text:
+            fails.append(f"the log has no '{want}': {text!r}")
+    # destroy: at once
+    r = xk(xenkvm, "create", "-q", "--platform", "pvm", cfg, cwd=tmp)
+    if r.returncode != 0:
+        fails.append(f"second create: rc {r.returncode}")
+    else:
+        time.sleep(2)
+        t0 = time.monotonic()
+        r = xk(xenkvm, "destroy", name)
+        took = time.monotonic() - t0
+        if r.returncode != 0 or listed(xenkvm, name) is not None or took > 10:
+            fails.append(f"destroy: rc {r.returncode}, {took:.1f} s, still listed?")
+    runs = glob.glob(os.path.join(os.environ["XENKVM_RUNTIME_DIR"], "*.json"))
+    if runs:
+        fails.append(f"run files left: {runs}")
+
+
+def case_cli(xenkvm, tmp, fails):
+    rundir = os.environ["XENKVM_RUNTIME_DIR"]
+    kernel = os.path.join(tmp, "vmlinuz")
+    open(kernel, "wb").write(b"\0" * 4096)
+
+    def bad(args, pattern, cfg_text=None):
+        if cfg_text is not None:
+            open(os.path.join(tmp, "x.cfg"), "w").write(cfg_text)
+        r = xk(xenkvm, "create", *args, cwd=tmp)
+        lines = r.stderr.strip().splitlines()
+        if r.returncode != 1 or not re.search(pattern, r.stderr):
+            fails.append(f"create {args}: rc {r.returncode}, stderr {r.stderr!r}, want /{pattern}/")
+        elif not all(l.startswith("xenkvm: ") for l in lines):
+            fails.append(f"create {args}: not one-line messages: {lines}")
+
+    good = f"name = 'x'\nkernel = '{kernel}'\nmemory = 256\n"
+    bad(["x.cfg"], r"^xenkvm: x\.cfg:3: config parsing error near `MiB'",
+        "name = 'x'\nkernel = 'k'\nmemory = 256 MiB\n")
+    bad(["x.cfg"], r"^xenkvm: x\.cfg:2: memory = '-5' is not a size in MiB",
+        "name = 'x'\nmemory = '-5'\nkernel = 'vmlinuz'\n")
+    bad(["x.cfg"], r"^xenkvm: x\.cfg:2: kernel '/nonexistent/vmlinuz': No such file",
+        "name = 'x'\nkernel = '/nonexistent/vmlinuz'\n")
+    bad(["x.cfg"], r"x\.cfg:4: vcpus = 2: .*add vcpus=1", good + "vcpus = 2\n")
+    bad(["x.cfg"], r"x\.cfg:4: an HVM guest", good + "type = 'hvm'\n")
+    bad(["x.cfg"], r"x\.cfg:4: bootloader = 'pygrub' is not supported yet",
+        good + "bootloader = 'pygrub'\n")
+    bad(["x.cfg", "memory='lots'"], r"command line 'memory='lots'': memory = 'lots'", good)
+    bad(["nonexistent.cfg"], r"cannot read nonexistent\.cfg: No such file")
+    bad([], r"no configuration file")
+    bad(["x.cfg", "y.cfg"], r"two configuration files")
+    # a relative kernel path is the working directory's, as in xl
+    bad(["x.cfg"], r"x\.cfg:2: kernel 'sub/vmlinuz': No such file",
+        "name='x'\nkernel='sub/vmlinuz'\n")
+    # past the file: the launcher's own error (no Xen notes, or no KVM here)
+    # reaches create's stderr, and nothing is left running or written
+    bad(["--platform", "pvm", "x.cfg"], r"^xenkvm: ", good)
+    r = xk(xenkvm, "create", "-n", "x.cfg", "vcpus=1", "memory=300", cwd=tmp)
+    if r.returncode != 0 or "memory = 300" not in r.stdout or "--memory 300" not in r.stdout:
+        fails.append(f"dry run: rc {r.returncode}, {r.stdout!r}")
+    # the kernel resolved from the working directory (which holds vmlinuz)
+    open(os.path.join(tmp, "x.cfg"), "w").write("name='x'\nkernel='vmlinuz'\nserial='pty'\n")
+    r = xk(xenkvm, "create", "--dry-run", "x.cfg", cwd=tmp)
+    if (r.returncode != 0 or "kernel = 'vmlinuz'" not in r.stdout
+            or "x.cfg:3: warning: 'serial' is not supported" not in r.stderr):
+        fails.append(f"dry run with a warning: rc {r.returncode}, {r.stdout!r} {r.stderr!r}")
+    r = xk(xenkvm, "create", "--help")
+    if r.returncode != 0 or "xl domain configuration" not in r.stdout or "--dry-run" not in r.stdout:
+        fails.append("create --help does not help")
+    for c in ("shutdown", "destroy", "reboot"):
+        r = xk(xenkvm, c, "no-such-guest")
+        if r.returncode != 1 or "no running guest named no-such-guest" not in r.stderr:
+            fails.append(f"{c} of an unknown guest: {r.returncode} {r.stderr!r}")
+    left = os.listdir(rundir) if os.path.isdir(rundir) else []
+    if left:
+        fails.append(f"left behind in the run directory: {left}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--xenkvm", required=True)
+    ap.add_argument("--case", required=True, choices=["console", "detached", "cli"])
+    ap.add_argument("--kernel")
+    a = ap.parse_args()
+    xenkvm = os.path.abspath(a.xenkvm)
+    tmp = tempfile.mkdtemp(prefix="xenkvm-create-", dir="/tmp")
+    os.environ["XENKVM_RUNTIME_DIR"] = os.path.join(tmp, "run")
+    fails = []
+    try:
+        if a.case == "cli":
+            case_cli(xenkvm, tmp, fails)
+        else:
+            det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
+            if det != "pvm":
+                print(f"SKIP: this host's KVM is '{det}', not pvm")
+                return 77
+            kernel = a.kernel or boot.fetch_kernel()
+            if not kernel:
+                print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
+                return 1
+            kdir = os.path.dirname(os.path.dirname(os.path.abspath(kernel)))
+            subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), "--modules",
+                            "xen-blkfront", "--kernel-dir", kdir,
+                            os.path.join(tmp, "initrd.cpio.gz")], check=True)
+            with open(os.path.join(tmp, "disk.img"), "wb") as f:
+                f.write(MARKER)
+                f.truncate(8 << 20)
+            if a.case == "console":
+                case_console(xenkvm, kernel, tmp, fails)
+            else:
+                case_detached(xenkvm, kernel, tmp, fails)
+    finally:
+        # a guest a failed test left behind
+        for p in glob.glob(os.path.join(tmp, "run", "*.json")):
+            try:
+                os.kill(int(os.path.basename(p).split(".")[0]), 15)
+            except (OSError, ValueError):
+                pass
+        time.sleep(0.5)
+        shutil.rmtree(tmp, ignore_errors=True)
+    for f in fails:
+        print("FAIL: " + f)
+    print("PASS" if not fails else f"{len(fails)} failure(s)")
+    return 0 if not fails else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
