@@ -76,9 +76,9 @@ static void console_usage(FILE *f)
 	fputs("Usage: xenkvm console NAME|PID|PTY\n"
 	      "Attach this terminal to the console of a guest running with --console pty\n"
 	      "or started by xenkvm create (found by its name, its launcher's pid, or the\n"
-	      "pty's path).  Ctrl-] detaches;\n"
-	      "the guest keeps running.  Exit status: 0 detached or the guest shut down,\n"
-	      "1 error (no such guest, no pty console, already attached).\n",
+	      "pty's path).  Ctrl-] detaches; the guest keeps running.  Exit status: 0\n"
+	      "detached or the guest shut down, 1 error (no such guest, no pty console,\n"
+	      "already attached).\n",
 	      f);
 }
 
