@@ -574,9 +574,11 @@ int xk_cmd_domctl(int argc, char **argv)
 		domctl_usage(stderr);
 		return XK_EXIT_ERROR;
 	}
-	char line[64];
-	snprintf(line, sizeof(line), "%s\n",
-		 destroy ? "destroy" : !strcmp(cmd, "reboot") ? "shutdown reboot" : "shutdown poweroff");
+	const char *line = "shutdown poweroff\n";
+	if (destroy)
+		line = "destroy\n";
+	else if (!strcmp(cmd, "reboot"))
+		line = "shutdown reboot\n";
 	long pid = 0;
 	int rc = call(cmd, argv[i], line, &pid);
 	/* The guest is gone when its launcher is (a restarted guest has a new

@@ -33,8 +33,8 @@
 #include "runtime.h"
 #include "xlcfg.h"
 
-#define XK_CFG_MAX	   (1 << 20)
-#define XK_RESTART_BURST   10 /* at most this many boots ... */
+#define XK_CFG_MAX	    (1 << 20)
+#define XK_RESTART_BURST    10 /* at most this many boots ... */
 #define XK_RESTART_WINDOW_S 60 /* ... within this many seconds */
 
 static void create_usage(FILE *f)
@@ -163,8 +163,9 @@ static int wait_status(pid_t pid)
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return XK_EXIT_ERROR;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
-								 : XK_EXIT_ERROR;
+	return WIFEXITED(st)	 ? WEXITSTATUS(st)
+	       : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+				 : XK_EXIT_ERROR;
 }
 
 /* One boot in a new process; its exit status.  *started: it said so. */
@@ -275,8 +276,7 @@ static int supervise(struct create *cr, int notify_fd)
 			break;
 		if (n >= XK_RESTART_BURST &&
 		    time(NULL) - starts[n % XK_RESTART_BURST] < XK_RESTART_WINDOW_S) {
-			log_line(cr->cfg.name, "%s",
-				 "restarted 10 times within 60 s: giving up");
+			log_line(cr->cfg.name, "%s", "restarted 10 times within 60 s: giving up");
 			break;
 		}
 	}

@@ -177,8 +177,7 @@ static const char *get_str(struct ctx *x, const char *key)
 	return e ? NULL : v;
 }
 
-static bool get_num(struct ctx *x, const char *key, long min, long max, const char *unit,
-		    long *out)
+static bool get_num(struct ctx *x, const char *key, long min, long max, const char *unit, long *out)
 {
 	const char *v = get_str(x, key);
 	char *end;
@@ -208,8 +207,10 @@ static void map_type(struct ctx *x)
 	const char *t = NULL, *b = NULL;
 
 	if (type) {
-		t = xl_word(type, "hvm") ? "hvm" : xl_word(type, "pv") ? "pv"
-			: xl_word(type, "pvh") ? "pvh" : NULL;
+		t = xl_word(type, "hvm")   ? "hvm"
+		    : xl_word(type, "pv")  ? "pv"
+		    : xl_word(type, "pvh") ? "pvh"
+					   : NULL;
 		if (!t)
 			ERR(x, "type", "type = '%s' is not a domain type (pv, pvh, hvm)", type);
 	}
@@ -223,7 +224,8 @@ static void map_type(struct ctx *x)
 	const char *k = b ? "builder" : "type";
 	t = b ? b : t;
 	if (t && !strcmp(t, "hvm"))
-		ERR(x, k, "an HVM guest: xenkvm runs PV guests only (run HVM guests with QEMU/KVM)");
+		ERR(x, k,
+		    "an HVM guest: xenkvm runs PV guests only (run HVM guests with QEMU/KVM)");
 	else if (t && !strcmp(t, "pvh"))
 		ERR(x, k, "a PVH guest: xenkvm runs PV guests only (type = 'pv')");
 }
@@ -246,7 +248,8 @@ static void map_cmdline(struct ctx *x)
 
 	if (cmd) {
 		if (root || extra)
-			WARN(x, "cmdline", "ignoring root= and extra= in favour of cmdline= (as xl)");
+			WARN(x, "cmdline",
+			     "ignoring root= and extra= in favour of cmdline= (as xl)");
 		c->cmdline = dup_or_fail(x, cmd);
 	} else if (root) {
 		if (asprintf(&c->cmdline, "root=%s%s%s", root, extra ? " " : "",
@@ -272,8 +275,8 @@ static void map_memory(struct ctx *x)
 		ERR(x, "maxmem", "maxmem = %ld is less than memory = %ld", max, mem);
 	else if (have_mem && have_max && max > mem)
 		WARN(x, "maxmem",
-		     "maxmem = %ld ignored: no ballooning here, the guest has memory = %ld MiB", max,
-		     mem);
+		     "maxmem = %ld ignored: no ballooning here, the guest has memory = %ld MiB",
+		     max, mem);
 	if (mem > (1 << 20))
 		ERR(x, "maxmem", "memory = %ld MiB is more than xenkvm's 1048576", mem);
 	x->c->opt.memory_mib = (uint64_t)mem;
@@ -290,7 +293,8 @@ static void map_vcpus(struct ctx *x)
 		    "the file name to boot this one with 1)",
 		    n);
 	if (get_num(x, "maxvcpus", 0, 1024, "a number", &max) && max > 1)
-		WARN(x, "maxvcpus", "maxvcpus = %ld ignored: no vCPU hot-plug, the guest has 1", max);
+		WARN(x, "maxvcpus", "maxvcpus = %ld ignored: no vCPU hot-plug, the guest has 1",
+		     max);
 	x->c->opt.vcpus = 1;
 }
 
@@ -321,8 +325,9 @@ static enum xk_xl_action map_action(struct ctx *x, const char *key, const char *
 		WARN(x, key, "%s = '%s': not supported, the guest is destroyed", key, v);
 		return XK_XL_DESTROY;
 	}
-	ERR(x, key, "%s = '%s' is not an action (destroy, restart, preserve, rename-restart, "
-		    "coredump-destroy, coredump-restart, soft-reset)",
+	ERR(x, key,
+	    "%s = '%s' is not an action (destroy, restart, preserve, rename-restart, "
+	    "coredump-destroy, coredump-restart, soft-reset)",
 	    key, v);
 	return XK_XL_DESTROY;
 }
@@ -421,8 +426,8 @@ static void map_disks(struct ctx *x)
 			struct xk_disk_spec o;
 			if (!captured(msg, sizeof(msg), parse_disk, c->disk[j], &o)) {
 				if (o.devid == d.devid)
-					ERR(x, "disk", "disk entry %d '%s': %s is used twice", i + 1,
-					    spec, d.vdev);
+					ERR(x, "disk", "disk entry %d '%s': %s is used twice",
+					    i + 1, spec, d.vdev);
 				xk_disk_spec_free(&o);
 			}
 		}
@@ -471,10 +476,11 @@ static void map_vifs(struct ctx *x)
 
 /* The settings read above; any other gets a warning. */
 static const char *const known_keys[] = {
-    "name",	"type",	      "builder",     "kernel",	    "ramdisk",	"cmdline",
-    "root",	"extra",      "memory",	     "maxmem",	    "vcpus",	"maxvcpus",
-    "disk",	"vif",	      "on_poweroff", "on_reboot",   "on_crash", "on_watchdog",
-    "bootloader", "bootloader_args", "on_soft_reset", NULL,
+    "name",	     "type",	 "builder",	"kernel",     "ramdisk",
+    "cmdline",	     "root",	 "extra",	"memory",     "maxmem",
+    "vcpus",	     "maxvcpus", "disk",	"vif",	      "on_poweroff",
+    "on_reboot",     "on_crash", "on_watchdog", "bootloader", "bootloader_args",
+    "on_soft_reset", NULL,
 };
 
 static bool known(const char *k)
@@ -543,8 +549,8 @@ static void map(struct ctx *x)
 int xk_xlcfg_parse(struct xk_xlcfg *c, const char *source, const char *text, size_t len,
 		   const char *const *extra, unsigned nr_extra, FILE *msgs)
 {
-	struct ctx x = {.source = source, .extra = extra, .nr_extra = nr_extra, .msgs = msgs,
-			.c = c};
+	struct ctx x = {
+	    .source = source, .extra = extra, .nr_extra = nr_extra, .msgs = msgs, .c = c};
 	char *rep = NULL;
 	size_t rep_len = 0;
 	char *data = NULL;

@@ -61,8 +61,7 @@ static size_t msgs_len;
 
 /* Parse text (with %K = the kernel, %R = the initrd, %D/%E = images) and
  * the extra settings; the messages land in msgs. */
-static int parse_extra(struct xk_xlcfg *c, const char *tmpl, const char *const *extra,
-		       unsigned nr)
+static int parse_extra(struct xk_xlcfg *c, const char *tmpl, const char *const *extra, unsigned nr)
 {
 	char text[4096] = "";
 	size_t o = 0;
@@ -199,8 +198,7 @@ static void test_cmdline(void **state)
 {
 	struct xk_xlcfg c;
 
-	assert_int_equal(parse(&c, "name='a'\nkernel='%K'\ncmdline='x=1'\nroot='/dev/xvda'\n"),
-			 0);
+	assert_int_equal(parse(&c, "name='a'\nkernel='%K'\ncmdline='x=1'\nroot='/dev/xvda'\n"), 0);
 	assert_string_equal(c.opt.extra, "x=1");
 	assert_msg("warning: ignoring root= and extra= in favour of cmdline=");
 	xk_xlcfg_free(&c);
@@ -220,8 +218,7 @@ static void test_extra_settings(void **state)
 	const char *syntax[] = {"memory=1024", "extra=no quotes"};
 
 	/* later lines win, as in xl */
-	assert_int_equal(parse_extra(&c, "name='a'\nkernel='%K'\nmemory=256\nvcpus=4\n", ok, 3),
-			 0);
+	assert_int_equal(parse_extra(&c, "name='a'\nkernel='%K'\nmemory=256\nvcpus=4\n", ok, 3), 0);
 	assert_int_equal(c.opt.memory_mib, 1024);
 	assert_int_equal(c.opt.vcpus, 1);
 	assert_string_equal(c.opt.extra, "single");
@@ -357,8 +354,8 @@ static void test_devices(void **state)
 {
 	struct xk_xlcfg c;
 
-	assert_int_equal(parse(&c, "name='a'\nkernel='%K'\ndisk=['file:%D,xvda,w','%E,raw,xvda,r']\n"),
-			 -1);
+	assert_int_equal(
+	    parse(&c, "name='a'\nkernel='%K'\ndisk=['file:%D,xvda,w','%E,raw,xvda,r']\n"), -1);
 	assert_msg("web01.cfg:3: disk entry 2");
 	assert_msg("xvda is used twice");
 	xk_xlcfg_free(&c);
@@ -377,8 +374,8 @@ static void test_devices(void **state)
 	assert_msg("web01.cfg:3: vif entry 1 'mac=01:00:00:00:00:00': mac");
 	assert_null(strstr(msgs, "--vif"));
 	xk_xlcfg_free(&c);
-	assert_int_equal(parse(&c, "name='a'\nkernel='%K'\nvif=['', '', '', '', '', '', '', '', '']\n"),
-			 -1);
+	assert_int_equal(
+	    parse(&c, "name='a'\nkernel='%K'\nvif=['', '', '', '', '', '', '', '', '']\n"), -1);
 	assert_msg("9 vifs: xenkvm serves at most 8");
 	xk_xlcfg_free(&c);
 	assert_int_equal(parse(&c, "name='a'\nkernel='%K'\nvif=[]\ndisk=[]\n"), 0);
@@ -389,10 +386,10 @@ static void test_devices(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),	   cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_cmdline),	   cmocka_unit_test(test_extra_settings),
-	    cmocka_unit_test(test_syntax_error),   cmocka_unit_test(test_required),
-	    cmocka_unit_test(test_unsupported),	   cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_full),	 cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_cmdline),	 cmocka_unit_test(test_extra_settings),
+	    cmocka_unit_test(test_syntax_error), cmocka_unit_test(test_required),
+	    cmocka_unit_test(test_unsupported),	 cmocka_unit_test(test_unknown_keys),
 	    cmocka_unit_test(test_devices),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
