@@ -285,31 +285,54 @@ static int supervise(struct create *cr, int notify_fd)
 	return rc;
 }
 
-/* -c in the background: attach; after a reboot, attach to the next boot. */
+/* The launcher of the guest called name with a pty, other than not_pid;
+ * 0 if none. */
+static long find_launcher(const char *name, long not_pid)
+{
+	struct xk_run_info *v;
+	size_t nr;
+	long pid = 0;
+
+	if (xk_runtime_list(&v, &nr))
+		return 0;
+	for (size_t j = 0; j < nr; j++)
+		if (!strcmp(v[j].name, name) && v[j].pty[0] && v[j].pid != not_pid)
+			pid = v[j].pid;
+	free(v);
+	return pid;
+}
+
+/* -c in the background: attach; after a reboot, attach to the next boot
+ * (a new launcher: by pid, since the last one's run file may linger for a
+ * moment after its console closed). */
 static int attach_loop(struct create *cr, pid_t supervisor)
 {
-	for (;;) {
+	long pid = find_launcher(cr->cfg.name, 0);
+
+	while (pid) {
+		char target[24];
 		bool gone;
-		int rc = xk_console_attach(cr->cfg.name, &gone);
-		if (rc || !gone)
-			return rc;
+		snprintf(target, sizeof(target), "%ld", pid);
+		int rc = xk_console_attach(target, &gone);
+		if (rc) {
+			usleep(300000); /* a launcher on its way out: gone soon */
+			if (kill((pid_t)pid, 0) == 0)
+				return rc; /* a real error (e.g. attached elsewhere) */
+		}
+		if (!rc && !gone)
+			return 0; /* detached: the guest runs on */
+		long old = pid;
+		pid = 0;
 		/* The supervisor restarts the guest or ends: wait for either. */
-		for (int i = 0; i < 600; i++) {
-			struct xk_run_info *v;
-			size_t nr;
-			bool back = false;
+		for (int i = 0; i < 600 && !pid; i++) {
 			if (waitpid(supervisor, NULL, WNOHANG) == supervisor)
 				return 0;
-			if (!xk_runtime_list(&v, &nr)) {
-				for (size_t j = 0; j < nr; j++)
-					back |= !strcmp(v[j].name, cr->cfg.name) && v[j].pty[0];
-				free(v);
-			}
-			if (back)
-				break;
-			usleep(100000);
+			pid = find_launcher(cr->cfg.name, old);
+			if (!pid)
+				usleep(100000);
 		}
 	}
+	return 0;
 }
 
 static int start_background(struct create *cr)

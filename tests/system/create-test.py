@@ -12,8 +12,10 @@ setting the launcher ignores (a warning).
 
 console:  `xenkvm create -c web01.cfg memory=384` on a terminal: the shell
           works, the disk is there (its size and the marker the host wrote),
-          memory=384 from the command line won; poweroff -f ends the
-          console and create with 0; nothing is left running.
+          memory=384 from the command line won; after reboot -f the console
+          follows the guest into its next boot (on_reboot = 'restart');
+          poweroff -f ends the console and create with 0; nothing is left
+          running.
 detached: `xenkvm create web01.cfg` returns once the guest runs; `xenkvm
           list` shows it; `xenkvm console` attaches (a command runs) and
           Ctrl-] detaches with the guest still running; `xenkvm reboot -w`
@@ -179,8 +181,20 @@ def case_console(xenkvm, kernel, tmp, fails):
     else:
         time.sleep(1)
         fails += boot.run_steps(g, steps_disk(384), "pvm", pos=len(g.buf), max_reruns=2)[0]
-        if listed(xenkvm, name) is None:
+        pid = listed(xenkvm, name)
+        if pid is None:
             fails.append(f"{name} is not in xenkvm list while it runs")
+        # on_reboot = 'restart': a new boot, and create -c attaches to it
+        pos = len(g.buf)
+        g.send("reboot -f")
+        if not g.wait_for(r"XENKVM-INIT: ready", 240, pos):
+            fails.append("create -c did not follow the guest into its next boot")
+        else:
+            time.sleep(1)
+            fails += boot.run_steps(g, steps_disk(384)[:1], "pvm", pos=len(g.buf),
+                                    max_reruns=1)[0]
+            if listed(xenkvm, name) in (None, pid):
+                fails.append("no new launcher after the reboot")
         g.send("poweroff -f")
     try:
         rc = g.p.wait(timeout=60)
@@ -201,7 +215,8 @@ def case_console(xenkvm, kernel, tmp, fails):
         fails.append(f"{name} still listed after poweroff")
     log = os.path.join(os.environ["XENKVM_RUNTIME_DIR"], f"{name}.log")
     text = open(log).read() if os.path.exists(log) else ""
-    if "powered off: done" not in text or "ended" not in text:
+    if ("rebooted: restarting" not in text or "powered off: done" not in text
+            or "ended" not in text):
         fails.append(f"the log {log} does not tell the end: {text!r}")
 
 
