@@ -162,6 +162,7 @@ static bool push_responses(struct blkq *b)
 
 	if (old == new)
 		return false;
+	b->b->stats.rsp_pushes++;
 	__atomic_store_n(hdr_field(b, RSP_PROD), new, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	RING_IDX ev = __atomic_load_n(hdr_field(b, RSP_EVENT), __ATOMIC_RELAXED);
@@ -226,6 +227,10 @@ static void issue(struct blk *b, struct blkreq *q)
 	}
 	b->outstanding++;
 	q->rq->outstanding++;
+	b->stats.issued++;
+	b->stats.inflight_sum += q->rq->outstanding;
+	if (q->rq->outstanding > b->stats.inflight_max)
+		b->stats.inflight_max = q->rq->outstanding;
 	xk_blkio_submit(b->io, r);
 }
 
@@ -458,6 +463,7 @@ static void blk_kick(void *arg)
 	if (b->broken || !b->ring_mapped || b->in_kick)
 		return;
 	b->in_kick = true;
+	blk->stats.kicks++;
 	for (;;) {
 		RING_IDX rp = __atomic_load_n(hdr_field(b, REQ_PROD), __ATOMIC_ACQUIRE);
 		/* More requests than slots once answered ones are counted out
@@ -507,8 +513,10 @@ static void blk_kick(void *arg)
 			break;
 	}
 	b->in_kick = false;
-	if (notify)
+	if (notify) {
+		blk->stats.notifies++;
 		xk_dev_env(blk->dev)->evtchn.notify(xk_dev_env(blk->dev)->evtchn.opaque, b->port);
+	}
 }
 
 /* ---- xenbus ---- */
@@ -708,7 +716,17 @@ static int blk_init(struct xk_dev *dev)
 static void blk_free(struct xk_dev *dev)
 {
 	struct blk *b = xk_dev_priv(dev);
+	const struct xk_blk_stats *s = &b->stats;
 
+	if (xk_dev_env(dev)->verbose)
+		fprintf(stderr,
+			"xenkvm: %s: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64
+			" writes, %" PRIu64 " flushes), %" PRIu64 " ring scans, %" PRIu64
+			" response pushes, %" PRIu64 " notifications; in flight at issue: mean %.1f, "
+			"max %" PRIu64 "\n",
+			b->vdev, s->reqs, s->reads, s->writes, s->flushes, s->kicks, s->rsp_pushes,
+			s->notifies, s->issued ? (double)s->inflight_sum / (double)s->issued : 0.0,
+			s->inflight_max);
 	xk_blkio_close(b->io);
 	for (unsigned i = 0; i < MAX_QUEUES; i++)
 		free(b->queues[i].reqs);

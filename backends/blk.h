@@ -40,6 +40,13 @@ struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg);
 struct xk_blk_stats {
 	uint64_t reqs, errors, reads, writes, flushes, discards, indirect;
 	uint64_t sectors_read, sectors_written;
+	/* The ring and notification paths (docs/performance.md, I/O). */
+	uint64_t kicks;		 /* ring scans (guest notifications and completions) */
+	uint64_t rsp_pushes;	 /* rsp_prod updates */
+	uint64_t notifies;	 /* event-channel notifications to the frontend */
+	uint64_t issued;	 /* requests handed to the I/O backend */
+	uint64_t inflight_sum;	 /* requests in flight on the queue, summed at each issue */
+	uint64_t inflight_max;
 };
 const struct xk_blk_stats *xk_blk_stats(struct xk_dev *dev);
 /* Requests handed to the I/O backend and not completed yet. */

@@ -67,5 +67,7 @@ int xk_devices_request_shutdown(struct xk_devices *d, const char *reason);
 void xk_devices_destroy(struct xk_devices *d);
 /* Tears devices down (drains the console). */
 void xk_devices_free(struct xk_devices *d);
+/* Notification counters (-v at exit). */
+void xk_devices_print_stats(const struct xk_devices *d, FILE *f);
 
 #endif

@@ -170,6 +170,24 @@ static int setup_doorbell(struct xk_vm *vm)
 	return 0;
 }
 
+/* The stub's event and timer counters, and hypercalls by number (-v). */
+static void print_stub_events(unsigned id, const struct xk_vcpu_stats *st)
+{
+	fprintf(stderr,
+		"xenkvm: vcpu %u: stub: irqs %llu event, %llu timer, %llu other; %llu EOIs, "
+		"%llu deadline writes, %llu blocks, %llu halts, %llu doorbells, %llu upcalls\n",
+		id, (unsigned long long)st->nr_irq_event, (unsigned long long)st->nr_irq_timer,
+		(unsigned long long)st->nr_irq_other, (unsigned long long)st->nr_eois,
+		(unsigned long long)st->nr_timer_writes, (unsigned long long)st->nr_blocks,
+		(unsigned long long)st->nr_halts, (unsigned long long)st->nr_doorbells,
+		(unsigned long long)st->nr_upcalls);
+	fprintf(stderr, "xenkvm: vcpu %u: stub: hypercalls by number:", id);
+	for (unsigned n = 0; n < sizeof(st->nr_hc_op) / sizeof(st->nr_hc_op[0]); n++)
+		if (st->nr_hc_op[n])
+			fprintf(stderr, " %u:%llu", n, (unsigned long long)st->nr_hc_op[n]);
+	fputc('\n', stderr);
+}
+
 /* An explicit --name must not be running already. */
 static bool name_in_use(const char *name)
 {
@@ -467,8 +485,11 @@ int xk_launch(const struct xk_options *opt, void (*ready)(void *arg), void *read
 					(unsigned long long)st.nr_bounces,
 					(unsigned long long)st.nr_cr3_writes,
 					(unsigned long long)st.nr_cr3_switches);
+				print_stub_events(i, &st);
 			}
 		}
+	if (vm.opt.verbose)
+		xk_devices_print_stats(l.devices, stderr);
 out:
 	xk_control_free(control); /* before the devices it reaches */
 	xk_devices_free(l.devices); /* drains the console's last output */

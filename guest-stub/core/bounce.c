@@ -177,8 +177,10 @@ static void deliver_upcall_if_due(struct pcpu *pc)
 	struct vcpu_info *vi = v->vi;
 
 	if (READ_ONCE(vi->evtchn_upcall_pending) && !READ_ONCE(vi->evtchn_upcall_mask) &&
-	    v->event_cb)
+	    v->event_cb) {
+		v->stats.nr_upcalls++;
 		create_bounce_frame(pc, v->event_cb, TBF_MASK, 0);
+	}
 }
 
 __attribute__((noreturn)) void exit_to_guest(struct pcpu *pc)

@@ -432,6 +432,9 @@ static long call_one(struct pcpu *pc, uint64_t nr, const uint64_t a[5], bool in_
 {
 	const struct hypercall_desc *d = nr < 64 ? &hypercall_table[nr] : NULL;
 
+	if (nr < sizeof(pc->v.stats.nr_hc_op) / sizeof(pc->v.stats.nr_hc_op[0]))
+		pc->v.stats.nr_hc_op[nr]++;
+
 	if (!d || !d->fn || (in_multicall && !d->multicall_ok)) {
 		if (nr < 128 && !(enosys_logged[nr / 64] & (1ULL << (nr % 64)))) {
 			enosys_logged[nr / 64] |= 1ULL << (nr % 64);

@@ -183,6 +183,7 @@ static void block_until(struct pcpu *pc, bool (*cond)(struct pcpu *))
 
 	runstate_set(pc, RUNSTATE_blocked);
 	v->blocked = true;
+	v->stats.nr_blocks++;
 	for (;;) {
 		plat_irq_disable();
 		uint8_t work = pc->softirq;
@@ -197,8 +198,10 @@ static void block_until(struct pcpu *pc, bool (*cond)(struct pcpu *))
 		}
 		if (upcall_deliverable(v) || (cond && cond(pc)) || dom.shutting_down)
 			break;
-		if (!pc->softirq)
+		if (!pc->softirq) {
+			v->stats.nr_halts++;
 			plat_idle();
+		}
 		plat_irq_enable();
 	}
 	plat_irq_enable();

@@ -38,14 +38,17 @@ static void handle_interrupt(struct pcpu *pc, unsigned vector)
 	pc->irq_seen = true;
 	switch (vector) {
 	case XK_VEC_EVENT:
+		pc->v.stats.nr_irq_event++;
 		pc->softirq |= SOFTIRQ_EVENT;
 		plat_eoi();
 		break;
 	case XK_VEC_TIMER:
+		pc->v.stats.nr_irq_timer++;
 		pc->softirq |= SOFTIRQ_TIMER;
 		plat_eoi();
 		break;
 	case XK_VEC_IPI:
+		pc->v.stats.nr_irq_other++;
 		pc->softirq |= SOFTIRQ_EVENT;
 		plat_eoi();
 		break;
@@ -53,6 +56,7 @@ static void handle_interrupt(struct pcpu *pc, unsigned vector)
 	case VEC_RETRY: /* not an interrupt: see entry.S eb_retry */
 		break;
 	default:
+		pc->v.stats.nr_irq_other++;
 		plat_eoi();
 		break;
 	}

@@ -137,6 +137,17 @@ struct xk_vcpu_stats {
 	uint64_t nr_exits;        /* unused */
 	uint64_t nr_cr3_writes;   /* mov to CR3 by the stub: switches and TLB flushes */
 	uint64_t nr_cr3_switches; /* of which guest L4 changes (kernel<->user, new_baseptr) */
+	/* The event and timer paths (docs/performance.md, I/O). */
+	uint64_t nr_irq_event;	  /* XK_VEC_EVENT interrupts (launcher MSIs) */
+	uint64_t nr_irq_timer;	  /* TSC-deadline interrupts */
+	uint64_t nr_irq_other;	  /* IPIs, spurious, unknown */
+	uint64_t nr_eois;	  /* x2APIC EOI writes */
+	uint64_t nr_timer_writes; /* TSC-deadline writes */
+	uint64_t nr_halts;	  /* idle hlt */
+	uint64_t nr_blocks;	  /* SCHEDOP_block and blocking SCHEDOP_poll */
+	uint64_t nr_doorbells;	  /* doorbell port writes to the launcher */
+	uint64_t nr_upcalls;	  /* event upcall frames built */
+	uint64_t nr_hc_op[48];	  /* hypercalls by number (multicall entries too) */
 };
 
 _Static_assert(sizeof(struct xk_boot_info) <= 4096, "boot info fits a page");

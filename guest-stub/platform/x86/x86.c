@@ -190,11 +190,13 @@ void plat_arm_timer(uint64_t tsc)
 	pc->timer_armed = tsc;
 	if (!tsc && armed <= rdtsc())
 		return;
+	pc->v.stats.nr_timer_writes++;
 	wrmsr(MSR_TSC_DEADLINE, tsc);
 }
 
 void plat_eoi(void)
 {
+	this_pcpu()->v.stats.nr_eois++;
 	wrmsr(MSR_X2APIC_EOI, 0);
 }
 
@@ -253,6 +255,7 @@ void plat_hostcall(struct pcpu *pc)
 
 void plat_doorbell(uint32_t port)
 {
+	this_pcpu()->v.stats.nr_doorbells++;
 	__asm__ volatile("outl %0, %1" ::"a"(port), "Nd"((uint16_t)XK_PORT_DOORBELL) : "memory");
 }
 
