@@ -285,9 +285,9 @@ static int supervise(struct create *cr, int notify_fd)
 	return rc;
 }
 
-/* The launcher of the guest called name with a pty, other than not_pid;
- * 0 if none. */
-static long find_launcher(const char *name, long not_pid)
+/* The launcher of the guest called name (with a pty console if pty),
+ * other than not_pid; 0 if none. */
+static long find_launcher(const char *name, long not_pid, bool pty)
 {
 	struct xk_run_info *v;
 	size_t nr;
@@ -296,7 +296,7 @@ static long find_launcher(const char *name, long not_pid)
 	if (xk_runtime_list(&v, &nr))
 		return 0;
 	for (size_t j = 0; j < nr; j++)
-		if (!strcmp(v[j].name, name) && v[j].pty[0] && v[j].pid != not_pid)
+		if (!strcmp(v[j].name, name) && (v[j].pty[0] || !pty) && v[j].pid != not_pid)
 			pid = v[j].pid;
 	free(v);
 	return pid;
@@ -307,7 +307,7 @@ static long find_launcher(const char *name, long not_pid)
  * moment after its console closed). */
 static int attach_loop(struct create *cr, pid_t supervisor)
 {
-	long pid = find_launcher(cr->cfg.name, 0);
+	long pid = find_launcher(cr->cfg.name, 0, true);
 
 	while (pid) {
 		char target[24];
@@ -327,7 +327,7 @@ static int attach_loop(struct create *cr, pid_t supervisor)
 		for (int i = 0; i < 600 && !pid; i++) {
 			if (waitpid(supervisor, NULL, WNOHANG) == supervisor)
 				return 0;
-			pid = find_launcher(cr->cfg.name, old);
+			pid = find_launcher(cr->cfg.name, old, true);
 			if (!pid)
 				usleep(100000);
 		}
@@ -508,6 +508,13 @@ int xk_cmd_create(int argc, char **argv)
 	if (dry_run) {
 		xk_xlcfg_print(&cr.cfg, stdout);
 		rc = 0;
+		goto out;
+	}
+	/* As xl: a name is one guest (xk_launch checks again, for run). */
+	long running = find_launcher(cr.cfg.name, 0, false);
+	if (running) {
+		xk_err("%s: a guest named %s is running (launcher pid %ld)", path, cr.cfg.name,
+		       running);
 		goto out;
 	}
 	if (cr.foreground)

@@ -284,6 +284,10 @@ def case_detached(xenkvm, kernel, tmp, fails):
     if r.returncode != 0:
         fails.append(f"second create: rc {r.returncode}")
     else:
+        # one guest per name, as in xl
+        r = xk(xenkvm, "create", "--platform", "pvm", cfg, cwd=tmp)
+        if r.returncode != 1 or f"a guest named {name} is running" not in r.stderr:
+            fails.append(f"a second guest of the same name: rc {r.returncode} {r.stderr!r}")
         time.sleep(2)
         t0 = time.monotonic()
         r = xk(xenkvm, "destroy", name)
