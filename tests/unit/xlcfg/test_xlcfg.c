@@ -247,6 +247,7 @@ static void test_syntax_error(void **state)
 	assert_non_null(strstr(msgs, "web01.cfg:"));
 	xk_xlcfg_free(&c);
 	char nul[] = "name='a'\0kernel='x'\n";
+	free(msgs);
 	FILE *f = open_memstream(&msgs, &msgs_len);
 	assert_int_equal(xk_xlcfg_parse(&c, "web01.cfg", nul, sizeof(nul) - 1, NULL, 0, f), -1);
 	fclose(f);
