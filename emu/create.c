@@ -32,6 +32,7 @@
 #include "backend.h"
 #include "runtime.h"
 #include "xlcfg.h"
+#include "bootloader.h"
 
 #define XK_CFG_MAX	    (1 << 20)
 #define XK_RESTART_BURST    10 /* at most this many boots ... */
@@ -73,6 +74,7 @@ struct create {
 	char log[512];
 	int ready_fd; /* the launcher's end of its "started" pipe, or -1 */
 	bool daemon;
+	char boot_dir[600]; /* pygrub's copies of kernel and initrd, "" if none */
 };
 
 static char *read_file(const char *path, size_t *len)
@@ -117,12 +119,61 @@ static void log_line(const char *name, const char *fmt, const char *arg)
 	fflush(stderr);
 }
 
+/* The bootloader's files are read by the domain builder before the guest
+ * starts: removed then, or when the boot fails. */
+static void boot_files_remove(struct create *cr)
+{
+	char p[700];
+
+	if (!cr->boot_dir[0])
+		return;
+	snprintf(p, sizeof(p), "%s/kernel", cr->boot_dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/ramdisk", cr->boot_dir);
+	unlink(p);
+	rmdir(cr->boot_dir);
+	cr->boot_dir[0] = 0;
+}
+
+/* bootloader = "pygrub": this boot's kernel, initrd and cmdline from the
+ * guest's disk, as libxl runs the bootloader before each boot (a kernel
+ * the guest installed is the next boot's).  dir: where the copies go. */
+static int run_bootloader(struct create *cr, const char *parent, bool dry_run)
+{
+	struct xk_xlcfg *c = &cr->cfg;
+	char *k, *r, *cmd, *chosen;
+
+	snprintf(cr->boot_dir, sizeof(cr->boot_dir), "%s/%s.boot.XXXXXX", parent, c->name);
+	if (!mkdtemp(cr->boot_dir)) {
+		xk_err("bootloader: cannot make %s: %s", cr->boot_dir, strerror(errno));
+		cr->boot_dir[0] = 0;
+		return -1;
+	}
+	if (xk_bootloader_run(c->boot_disk, c->kernel, c->ramdisk, c->cmdline, cr->boot_dir, &k,
+			      &r, &cmd, &chosen)) {
+		boot_files_remove(cr);
+		return -1;
+	}
+	if (dry_run)
+		printf("# bootloader: %s\n# cmdline = '%s'\n", chosen ? chosen : "?",
+		       cmd ? cmd : "");
+	else
+		log_line(c->name, "bootloader: %s", chosen ? chosen : "?");
+	free(chosen);
+	/* the child's own copy of the options: lives until it exits */
+	c->opt.kernel = k;
+	c->opt.ramdisk = r;
+	c->opt.extra = cmd;
+	return 0;
+}
+
 /* The launcher's "started": tell the supervisor, then (in the background)
  * send stdout and stderr to the log. */
 static void on_started(void *arg)
 {
 	struct create *cr = arg;
 
+	boot_files_remove(cr);
 	if (cr->ready_fd >= 0) {
 		if (write(cr->ready_fd, "R", 1) != 1) {
 			/* the supervisor is gone: nobody to tell */
@@ -196,8 +247,14 @@ static int boot(struct create *cr, int notify_fd, bool *started)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		cr->ready_fd = p[1];
+		char dir[256];
+		if (cr->cfg.bootloader &&
+		    (xk_runtime_dir(dir, sizeof(dir), true) || run_bootloader(cr, dir, false)))
+			_exit(XK_EXIT_ERROR);
 		fflush(stderr);
-		_exit(xk_launch(&cr->cfg.opt, on_started, cr));
+		int rc = xk_launch(&cr->cfg.opt, on_started, cr);
+		boot_files_remove(cr);
+		_exit(rc);
 	}
 	launcher_pid = pid;
 	close(p[1]);
@@ -507,7 +564,12 @@ int xk_cmd_create(int argc, char **argv)
 	o->console_mode = cr.foreground && cr.console ? XK_CONSOLE_STDIO : XK_CONSOLE_PTY;
 	if (dry_run) {
 		xk_xlcfg_print(&cr.cfg, stdout);
-		rc = 0;
+		fflush(stdout);
+		const char *tmp = getenv("TMPDIR");
+		rc = cr.cfg.bootloader && run_bootloader(&cr, tmp && *tmp ? tmp : "/tmp", true)
+			 ? XK_EXIT_ERROR
+			 : 0;
+		boot_files_remove(&cr);
 		goto out;
 	}
 	/* As xl: a name is one guest (xk_launch checks again, for run). */

@@ -474,6 +474,29 @@ static void map_vifs(struct ctx *x)
 	}
 }
 
+/* pygrub reads the first disk (libxl: disks[0]) as a raw image. */
+static void map_boot_disk(struct ctx *x)
+{
+	struct xk_xlcfg *c = x->c;
+	struct xk_disk_spec d;
+	char msg[1024];
+
+	if (!c->opt.nr_disks) {
+		ERR(x, "bootloader", "bootloader = 'pygrub' needs a disk to read (the first one)");
+		return;
+	}
+	if (captured(msg, sizeof(msg), parse_disk, c->disk[0], &d))
+		return; /* reported by map_disks */
+	if (d.format)
+		ERR(x, "disk",
+		    "disk entry 1 is %s: bootloader = 'pygrub' reads raw images and block "
+		    "devices only",
+		    d.format);
+	else
+		c->boot_disk = dup_or_fail(x, d.target);
+	xk_disk_spec_free(&d);
+}
+
 /* The settings read above; any other gets a warning. */
 static const char *const known_keys[] = {
     "name",	     "type",	 "builder",	"kernel",     "ramdisk",
@@ -515,15 +538,21 @@ static void map(struct ctx *x)
 	} else if (!key_line(x, "name")) {
 		ERR(x, NULL, "no name = '...': a domain name must be given (as for xl)");
 	}
-	if ((v = get_str(x, "bootloader")) && *v)
-		ERR(x, "bootloader",
-		    "bootloader = '%s' is not supported yet: take the kernel and initrd out of "
-		    "the guest's disk and give kernel = '...', ramdisk = '...' and "
-		    "extra = 'root=... console=hvc0'",
-		    v);
+	if ((v = get_str(x, "bootloader")) && *v) {
+		const char *base = strrchr(v, '/') ? strrchr(v, '/') + 1 : v;
+		if (strcmp(base, "pygrub"))
+			ERR(x, "bootloader",
+			    "bootloader = '%s' is not supported: only pygrub's work (xenkvm reads "
+			    "the guest's GRUB configuration itself), or give kernel = '...'",
+			    v);
+		c->bootloader = true;
+	}
+	if (get_str(x, "bootloader_args"))
+		WARN(x, "bootloader_args", "bootloader_args ignored: the default entry boots");
 	c->kernel = dup_or_fail(x, get_str(x, "kernel"));
-	if (!c->kernel && !key_line(x, "kernel") && !(v && *v))
-		ERR(x, NULL, "no kernel = '...': a PV guest needs its kernel's path");
+	if (!c->kernel && !key_line(x, "kernel") && !c->bootloader)
+		ERR(x, NULL, "no kernel = '...': a PV guest needs its kernel's path (or "
+			     "bootloader = 'pygrub')");
 	c->ramdisk = dup_or_fail(x, get_str(x, "ramdisk"));
 	map_cmdline(x);
 	map_memory(x);
@@ -536,9 +565,13 @@ static void map(struct ctx *x)
 		WARN(x, "on_soft_reset", "on_soft_reset ignored: a soft reset ends the guest");
 	map_disks(x);
 	map_vifs(x);
+	if (c->bootloader)
+		map_boot_disk(x);
 	/* xl reads kernel and ramdisk relative to its working directory. */
-	check_file(x, "kernel", c->kernel);
-	check_file(x, "ramdisk", c->ramdisk);
+	if (!c->bootloader) {
+		check_file(x, "kernel", c->kernel);
+		check_file(x, "ramdisk", c->ramdisk);
+	}
 
 	c->opt.name = c->name;
 	c->opt.kernel = c->kernel;
@@ -627,6 +660,7 @@ void xk_xlcfg_free(struct xk_xlcfg *c)
 	free(c->kernel);
 	free(c->ramdisk);
 	free(c->cmdline);
+	free(c->boot_disk);
 	for (unsigned i = 0; i < XK_MAX_DISKS; i++)
 		free(c->disk[i]);
 	for (unsigned i = 0; i < XK_MAX_VIFS; i++)
@@ -687,8 +721,13 @@ void xk_xlcfg_print(const struct xk_xlcfg *c, FILE *f)
 
 	fputs("name = ", f);
 	put_cfg_str(f, c->name ? c->name : "");
-	fputs("\ntype = 'pv'\nkernel = ", f);
-	put_cfg_str(f, c->kernel ? c->kernel : "");
+	fputs("\ntype = 'pv'", f);
+	if (c->bootloader)
+		fputs("\nbootloader = 'pygrub'", f);
+	if (c->kernel || !c->bootloader) {
+		fputs("\nkernel = ", f);
+		put_cfg_str(f, c->kernel ? c->kernel : "");
+	}
 	if (c->ramdisk) {
 		fputs("\nramdisk = ", f);
 		put_cfg_str(f, c->ramdisk);
@@ -712,6 +751,8 @@ void xk_xlcfg_print(const struct xk_xlcfg *c, FILE *f)
 	fprintf(f, "on_poweroff = '%s'\non_reboot = '%s'\non_crash = '%s'\non_watchdog = '%s'\n",
 		xk_xl_action_name(c->on_poweroff), xk_xl_action_name(c->on_reboot),
 		xk_xl_action_name(c->on_crash), xk_xl_action_name(c->on_watchdog));
+	if (c->bootloader)
+		return; /* the kernel is the disk's, chosen at each boot */
 	fputs("# one boot of it: xenkvm run --name ", f);
 	put_sh(f, c->name ? c->name : "");
 	fputs(" --kernel ", f);

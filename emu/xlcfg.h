@@ -26,6 +26,10 @@ struct xk_xlcfg {
 	char *name, *kernel, *ramdisk, *cmdline;
 	char *disk[XK_MAX_DISKS];
 	char *vif[XK_MAX_VIFS]; /* with the MAC filled in (the same every boot) */
+	/* bootloader = "pygrub": kernel and ramdisk, if given, are paths in
+	 * the guest's filesystem on boot_disk (the first disk's image) */
+	bool bootloader;
+	char *boot_disk;
 	unsigned nr_warnings;
 };
 
