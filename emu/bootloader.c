@@ -53,8 +53,7 @@ static char *grub_path(const char *p)
 	return strdup(p);
 }
 
-int xk_grub_pick(const char *text, bool grub2, struct xk_boot_entry *out, char *err,
-		 size_t errlen)
+int xk_grub_pick(const char *text, bool grub2, struct xk_boot_entry *out, char *err, size_t errlen)
 {
 	char *copy = strdup(text), *save = NULL;
 	struct xk_boot_entry *v = NULL;
@@ -91,7 +90,8 @@ int xk_grub_pick(const char *text, bool grub2, struct xk_boot_entry *out, char *
 			n++;
 			in_entry = true;
 			entry_depth = depth;
-		} else if (grub2 && !strcmp(cmd, "set") && !in_entry && !strncmp(rest, "default=", 8)) {
+		} else if (grub2 && !strcmp(cmd, "set") && !in_entry &&
+			   !strncmp(rest, "default=", 8)) {
 			char *r2, *val = rest + 8;
 			snprintf(dflt, sizeof(dflt), "%s", word(val, &r2));
 		} else if (!grub2 && !strcmp(cmd, "default")) {
@@ -165,9 +165,9 @@ static struct {
 
 static int load_fsimage(void)
 {
-	static const char *const names[] = {"libxenfsimage.so.4.17", "libxenfsimage.so",
-					    "/usr/lib/xen-4.17/lib/x86_64-linux-gnu/"
-					    "libxenfsimage.so.4.17.0"};
+	static const char *const names[] = {
+	    "libxenfsimage.so.4.17", "libxenfsimage.so",
+	    "/usr/lib/xen-4.17/lib/x86_64-linux-gnu/libxenfsimage.so.4.17.0"};
 	void *h = NULL;
 
 	if (fsi.open_fsimage)
@@ -242,10 +242,10 @@ static size_t partition_offsets(const char *image, uint64_t *offs, size_t max)
 					continue;
 				uint64_t lba = le64(hdr + 72);
 				uint32_t nr = le32(hdr + 80), sz = le32(hdr + 84);
-				for (uint32_t e = 0; e < nr && e < 128 && n < max && sz >= 128 &&
-						     sz <= 4096;
-				     e++) {
-					if (pread(fd, ent, sizeof(ent), (off_t)(lba * 512 + e * sz)) !=
+				for (uint32_t e = 0;
+				     e < nr && e < 128 && n < max && sz >= 128 && sz <= 4096; e++) {
+					if (pread(fd, ent, sizeof(ent),
+						  (off_t)(lba * 512 + e * sz)) !=
 					    (ssize_t)sizeof(ent))
 						break;
 					static const uint8_t zero[16];
@@ -349,15 +349,14 @@ static const struct {
 	const char *path;
 	bool grub2;
 } configs[] = {
-    {"/boot/grub/grub.cfg", true},   {"/grub/grub.cfg", true},
-    {"/boot/grub2/grub.cfg", true},  {"/grub2/grub.cfg", true},
-    {"/boot/grub/menu.lst", false},  {"/boot/grub/grub.conf", false},
-    {"/grub/menu.lst", false},	     {"/grub/grub.conf", false},
+    {"/boot/grub/grub.cfg", true}, {"/grub/grub.cfg", true},	   {"/boot/grub2/grub.cfg", true},
+    {"/grub2/grub.cfg", true},	   {"/boot/grub/menu.lst", false}, {"/boot/grub/grub.conf", false},
+    {"/grub/menu.lst", false},	   {"/grub/grub.conf", false},
 };
 
-int xk_bootloader_run(const char *image, const char *kernel, const char *ramdisk,
-		      const char *extra, const char *dir, char **kernel_out, char **ramdisk_out,
-		      char **cmdline, char **chosen)
+int xk_bootloader_run(const char *image, const char *kernel, const char *ramdisk, const char *extra,
+		      const char *dir, char **kernel_out, char **ramdisk_out, char **cmdline,
+		      char **chosen)
 {
 	uint64_t offs[16];
 	struct xk_boot_entry e = {0};
@@ -430,8 +429,8 @@ int xk_bootloader_run(const char *image, const char *kernel, const char *ramdisk
 	*kernel_out = strdup(kpath);
 	*ramdisk_out = rused ? strdup(rpath) : NULL;
 	const char *a = e.args ? e.args : "";
-	if (asprintf(cmdline, "%s%s%s", a, *a && extra && *extra ? " " : "",
-		     extra ? extra : "") < 0)
+	if (asprintf(cmdline, "%s%s%s", a, *a && extra && *extra ? " " : "", extra ? extra : "") <
+	    0)
 		*cmdline = NULL;
 	if (chosen && asprintf(chosen, "%s%s%s from %s", kused, rused ? " and " : "",
 			       rused ? rused : "", cfgfile) < 0)

@@ -22,8 +22,7 @@ struct xk_boot_entry {
 /* The default entry of a GRUB 2 grub.cfg (grub2) or a GRUB legacy
  * menu.lst: "set default=N|TITLE" / "default N", entries counted in file
  * order (submenus flattened, as pygrub does).  0, or -1 with why in err. */
-int xk_grub_pick(const char *text, bool grub2, struct xk_boot_entry *out, char *err,
-		 size_t errlen);
+int xk_grub_pick(const char *text, bool grub2, struct xk_boot_entry *out, char *err, size_t errlen);
 void xk_boot_entry_free(struct xk_boot_entry *e);
 
 /*
@@ -36,8 +35,8 @@ void xk_boot_entry_free(struct xk_boot_entry *e);
  * /boot/grub/grub.cfg").  Out strings are malloc'ed.  0, or -1 after a
  * one-line error on stderr.
  */
-int xk_bootloader_run(const char *image, const char *kernel, const char *ramdisk,
-		      const char *extra, const char *dir, char **kernel_out, char **ramdisk_out,
-		      char **cmdline, char **chosen);
+int xk_bootloader_run(const char *image, const char *kernel, const char *ramdisk, const char *extra,
+		      const char *dir, char **kernel_out, char **ramdisk_out, char **cmdline,
+		      char **chosen);
 
 #endif

@@ -149,8 +149,8 @@ static int run_bootloader(struct create *cr, const char *parent, bool dry_run)
 		cr->boot_dir[0] = 0;
 		return -1;
 	}
-	if (xk_bootloader_run(c->boot_disk, c->kernel, c->ramdisk, c->cmdline, cr->boot_dir, &k,
-			      &r, &cmd, &chosen)) {
+	if (xk_bootloader_run(c->boot_disk, c->kernel, c->ramdisk, c->cmdline, cr->boot_dir, &k, &r,
+			      &cmd, &chosen)) {
 		boot_files_remove(cr);
 		return -1;
 	}

@@ -551,8 +551,9 @@ static void map(struct ctx *x)
 		WARN(x, "bootloader_args", "bootloader_args ignored: the default entry boots");
 	c->kernel = dup_or_fail(x, get_str(x, "kernel"));
 	if (!c->kernel && !key_line(x, "kernel") && !c->bootloader)
-		ERR(x, NULL, "no kernel = '...': a PV guest needs its kernel's path (or "
-			     "bootloader = 'pygrub')");
+		ERR(x, NULL,
+		    "no kernel = '...': a PV guest needs its kernel's path (or "
+		    "bootloader = 'pygrub')");
 	c->ramdisk = dup_or_fail(x, get_str(x, "ramdisk"));
 	map_cmdline(x);
 	map_memory(x);

@@ -3,7 +3,8 @@
  * libFuzzer target for xl.cfg -> launcher options (emu/xlcfg.c): the input
  * up to the first 0x01 byte is the file; each further 0x01-separated piece
  * is a command-line KEY=VALUE setting.  Whatever libxlutil accepts goes
- * through the mapping, the disk and vif parsers and --dry-run's printer.
+ * through the mapping, the disk and vif parsers and --dry-run's printer;
+ * the file is also read as a GRUB configuration (pygrub's choice).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "xlcfg.h"
+#include "bootloader.h"
 
 #define MAX_EXTRA 8
 
@@ -52,6 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (sep)
 		*sep = 0;
+	/* the same text as a GRUB configuration (bootloader = "pygrub") */
+	struct xk_boot_entry e;
+	char err[256];
+	copy[len] = 0;
+	if (xk_grub_pick(copy, size & 1, &e, err, sizeof(err)) == 0)
+		xk_boot_entry_free(&e);
 	if (xk_xlcfg_parse(&c, "fuzz.cfg", copy, len, extra, nr, null) == 0)
 		xk_xlcfg_print(&c, null);
 	xk_xlcfg_free(&c);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "xlcfg.h"
+#include "bootloader.h"
 
 void xk_err(const char *fmt, ...)
 {
@@ -304,8 +305,27 @@ static void test_unsupported(void **state)
 	assert_msg("builder = 'hvm' contradicts type = 'pv'");
 	xk_xlcfg_free(&c);
 	assert_int_equal(parse(&c, "name='a'\nbootloader='pygrub'\n"), -1);
-	assert_msg("web01.cfg:2: bootloader = 'pygrub' is not supported yet");
+	assert_msg("web01.cfg:2: bootloader = 'pygrub' needs a disk");
 	assert_null(strstr(msgs, "no kernel"));
+	xk_xlcfg_free(&c);
+	assert_int_equal(
+	    parse(&c, "name='a'\nbootloader='/usr/bin/grub'\ndisk=['%D,raw,xvda,w']\n"), -1);
+	assert_msg("web01.cfg:2: bootloader = '/usr/bin/grub' is not supported");
+	xk_xlcfg_free(&c);
+	assert_int_equal(
+	    parse(&c, "name='a'\nbootloader='pygrub'\ndisk=['format=qcow2,vdev=xvda,target=%D']\n"),
+	    -1);
+	assert_msg("web01.cfg:3: disk entry 1 is qcow2: bootloader = 'pygrub' reads raw");
+	xk_xlcfg_free(&c);
+	/* with pygrub, kernel= is a path in the image: not checked here */
+	assert_int_equal(parse(&c, "name='a'\nbootloader='/usr/lib/xen-4.17/bin/pygrub'\n"
+				   "kernel='/boot/vmlinuz'\nextra='x=1'\n"
+				   "disk=['%D,raw,xvda,w', '%E,raw,xvdb,w']\n"),
+			 0);
+	assert_true(c.bootloader);
+	assert_string_equal(c.boot_disk, img);
+	assert_string_equal(c.opt.kernel, "/boot/vmlinuz");
+	assert_string_equal(c.opt.extra, "x=1");
 	xk_xlcfg_free(&c);
 	assert_int_equal(parse(&c, "name='a'\nkernel='%K'\non_crash='explode'\n"), -1);
 	assert_msg("web01.cfg:3: on_crash = 'explode' is not an action");
@@ -384,6 +404,68 @@ static void test_devices(void **state)
 	xk_xlcfg_free(&c);
 }
 
+static void test_grub(void **state)
+{
+	struct xk_boot_entry e;
+	char err[128];
+
+	/* Debian 12's grub.cfg, shortened: the last "set default" wins,
+	 * submenus are flattened, device prefixes dropped */
+	const char *deb = "if [ \"${next_entry}\" ] ; then\n"
+			  "   set default=\"${next_entry}\"\n"
+			  "else\n"
+			  "   set default=\"0\"\n"
+			  "fi\n"
+			  "function load_video {\n  insmod all_video\n}\n"
+			  "menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'x' {\n"
+			  "\tload_video\n"
+			  "\tlinux\t(hd0,msdos1)/boot/vmlinuz-6.1 root=UUID=abc ro quiet\n"
+			  "\tinitrd\t/boot/initrd.img-6.1\n"
+			  "}\n"
+			  "submenu 'Advanced options' {\n"
+			  "\tmenuentry 'Debian, recovery' {\n"
+			  "\t\tlinux /boot/vmlinuz-6.1 root=UUID=abc ro single\n"
+			  "\t\tinitrd /boot/initrd.img-6.1\n"
+			  "\t}\n"
+			  "}\n"
+			  "menuentry 'Other' {\n\tlinux /vmlinuz-old ro\n}\n";
+	assert_int_equal(xk_grub_pick(deb, true, &e, err, sizeof(err)), 0);
+	assert_string_equal(e.title, "Debian GNU/Linux");
+	assert_string_equal(e.kernel, "/boot/vmlinuz-6.1");
+	assert_string_equal(e.ramdisk, "/boot/initrd.img-6.1");
+	assert_string_equal(e.args, "root=UUID=abc ro quiet");
+	xk_boot_entry_free(&e);
+	char *two = malloc(strlen(deb) + 32);
+	strcpy(two, "set default=2\n");
+	strcat(two, strstr(deb, "function"));
+	assert_int_equal(xk_grub_pick(two, true, &e, err, sizeof(err)), 0);
+	assert_string_equal(e.kernel, "/vmlinuz-old");
+	assert_null(e.ramdisk);
+	xk_boot_entry_free(&e);
+	strcpy(two, "set default='Debian, recovery'\n");
+	strcat(two, strstr(deb, "function"));
+	assert_int_equal(xk_grub_pick(two, true, &e, err, sizeof(err)), 0);
+	assert_string_equal(e.args, "root=UUID=abc ro single");
+	xk_boot_entry_free(&e);
+	free(two);
+	/* GRUB legacy */
+	assert_int_equal(
+	    xk_grub_pick("default 1\ntimeout 5\n"
+			 "title A\n root (hd0,0)\n kernel /boot/a ro\n"
+			 "title B\n kernel /boot/b root=/dev/xvda1\n initrd /boot/ib\n",
+			 false, &e, err, sizeof(err)),
+	    0);
+	assert_string_equal(e.title, "B");
+	assert_string_equal(e.kernel, "/boot/b");
+	assert_string_equal(e.ramdisk, "/boot/ib");
+	xk_boot_entry_free(&e);
+	assert_int_equal(xk_grub_pick("set timeout=5\n", true, &e, err, sizeof(err)), -1);
+	assert_string_equal(err, "no boot entry");
+	assert_int_equal(xk_grub_pick("menuentry 'x' {\n echo hi\n}\n", true, &e, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "has no kernel"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,7 +473,7 @@ int main(void)
 	    cmocka_unit_test(test_cmdline),	 cmocka_unit_test(test_extra_settings),
 	    cmocka_unit_test(test_syntax_error), cmocka_unit_test(test_required),
 	    cmocka_unit_test(test_unsupported),	 cmocka_unit_test(test_unknown_keys),
-	    cmocka_unit_test(test_devices),
+	    cmocka_unit_test(test_devices),	 cmocka_unit_test(test_grub),
 	};
 	int rc = cmocka_run_group_tests(tests, setup, teardown);
 	free(msgs);
