@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """`xenkvm create` from an xl domain configuration file (pvm).
 
-usage: create-test.py --xenkvm PATH --case console|detached|cli [--kernel VMLINUZ]
+usage: create-test.py --xenkvm PATH --case console|detached|pygrub|cli [--kernel VMLINUZ]
 
 The guest is Debian 12's kernel with a busybox initramfs (xen-blkfront
 loaded), described by an xl.cfg as xl would run it: name, kernel, a
@@ -23,6 +23,11 @@ detached: `xenkvm create web01.cfg` returns once the guest runs; `xenkvm
           shutdown -w` powers it off (gone from the list, the supervisor
           ended, the log tells each step); a second create and `xenkvm
           destroy` stops it at once.
+pygrub:   bootloader = 'pygrub' with no kernel= at all: the kernel, initrd
+          and arguments of grub.cfg's default entry on the first partition
+          (ext4, MBR) of the disk, with extra appended (as pygrub --args);
+          --dry-run names them; the bootloader's copies are removed; a disk
+          without a GRUB configuration is a one-line error.
 cli:      errors in one line with FILE:LINE (syntax, a bad memory value, a
           missing kernel, vcpus=2, type='hvm', bootloader), --dry-run,
           --help; nothing left behind (no run file, no log).
@@ -36,6 +41,7 @@ import pty
 import re
 import select
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -299,6 +305,93 @@ def case_detached(xenkvm, kernel, tmp, fails):
         fails.append(f"run files left: {runs}")
 
 
+GRUB_CFG = """if [ "${next_entry}" ] ; then
+   set default="${next_entry}"
+else
+   set default="0"
+fi
+menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple' {
+\tinsmod ext2
+\tlinux\t/boot/vmlinuz-guest root=/dev/xvda1 ro console=hvc0 loglevel=4 grubentry=default
+\tinitrd\t/boot/initrd.img-guest
+}
+submenu 'Advanced options' {
+\tmenuentry 'recovery' {
+\t\tlinux\t/boot/vmlinuz-guest ro single grubentry=recovery
+\t}
+}
+"""
+
+
+def make_boot_disk(tmp, kernel):
+    """An MBR disk whose first partition is ext4 (made by mkfs.ext4 -d, no
+    mount) with the guest's /boot: kernel, initramfs, grub.cfg."""
+    stage = os.path.join(tmp, "stage")
+    os.makedirs(os.path.join(stage, "boot", "grub"))
+    shutil.copy(kernel, os.path.join(stage, "boot", "vmlinuz-guest"))
+    shutil.copy(os.path.join(tmp, "initrd.cpio.gz"), os.path.join(stage, "boot", "initrd.img-guest"))
+    open(os.path.join(stage, "boot", "grub", "grub.cfg"), "w").write(GRUB_CFG)
+    fs = os.path.join(tmp, "fs.img")
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", stage, fs, "64M"], check=True)
+    data = open(fs, "rb").read()
+    mbr = bytearray(1 << 20)
+    mbr[446:462] = bytes([0x80, 0, 0, 0, 0x83, 0, 0, 0]) + struct.pack("<II", 2048, len(data) // 512)
+    mbr[510:512] = b"\x55\xaa"
+    disk = os.path.join(tmp, "boot.img")
+    with open(disk, "wb") as f:
+        f.write(bytes(mbr) + data)
+    os.unlink(fs)
+    shutil.rmtree(stage)
+    return disk
+
+
+def case_pygrub(xenkvm, kernel, tmp, fails):
+    name = f"cr-g-{os.getpid()}"
+    disk = make_boot_disk(tmp, kernel)
+    cfg = os.path.join(tmp, f"{name}.cfg")
+    open(cfg, "w").write(f"""name = "{name}"
+bootloader = "pygrub"
+extra = "xenkvm.extra=1"
+memory = 384
+disk = [ 'format=raw, vdev=xvda, access=rw, target={disk}' ]
+""")
+    r = xk(xenkvm, "create", "-n", cfg)
+    if (r.returncode != 0 or "# bootloader: /boot/vmlinuz-guest and /boot/initrd.img-guest "
+            "from /boot/grub/grub.cfg" not in r.stdout
+            or "grubentry=default xenkvm.extra=1" not in r.stdout):
+        fails.append(f"dry run with pygrub: rc {r.returncode} {r.stdout!r}")
+    g = PtyProc([xenkvm, "create", "-c", "--platform", "pvm", cfg], cwd=tmp)
+    if not g.wait_for(r"XENKVM-INIT: ready", 240):
+        fails.append("no shell: the guest never reached its init")
+    else:
+        time.sleep(1)
+        steps = [("cmdline", "cat /proc/cmdline",
+                  r"^root=/dev/xvda1 ro console=hvc0 loglevel=4 grubentry=default xenkvm.extra=1$"),
+                 ("disk", "cat /sys/block/xvda/xvda1/size", r"^131072$")]
+        fails += boot.run_steps(g, steps, "pvm", pos=len(g.buf), max_reruns=2)[0]
+        g.send("poweroff -f")
+    try:
+        rc = g.p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        g.p.kill()
+        rc = g.p.wait()
+        fails.append("create -c did not return after poweroff")
+    g.t.join(5)
+    g.close()
+    if rc != 0:
+        fails.append(f"create -c exited {rc}, want 0")
+    left = [p for p in os.listdir(os.environ["XENKVM_RUNTIME_DIR"]) if not p.endswith(".log")]
+    if left:
+        fails.append(f"left behind (the bootloader's copies?): {left}")
+    # no GRUB configuration on the disk: a one-line error, nothing started
+    with open(disk, "r+b") as f:
+        f.truncate(0)
+        f.truncate(8 << 20)
+    r = xk(xenkvm, "create", "--platform", "pvm", cfg)
+    if r.returncode != 1 or "no filesystem with a GRUB configuration" not in r.stderr:
+        fails.append(f"pygrub without grub.cfg: rc {r.returncode} {r.stderr!r}")
+
+
 def case_cli(xenkvm, tmp, fails):
     rundir = os.environ["XENKVM_RUNTIME_DIR"]
     kernel = os.path.join(tmp, "vmlinuz")
@@ -359,7 +452,7 @@ def case_cli(xenkvm, tmp, fails):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--xenkvm", required=True)
-    ap.add_argument("--case", required=True, choices=["console", "detached", "cli"])
+    ap.add_argument("--case", required=True, choices=["console", "detached", "pygrub", "cli"])
     ap.add_argument("--kernel")
     a = ap.parse_args()
     xenkvm = os.path.abspath(a.xenkvm)
@@ -387,6 +480,11 @@ def main():
                 f.truncate(8 << 20)
             if a.case == "console":
                 case_console(xenkvm, kernel, tmp, fails)
+            elif a.case == "pygrub":
+                if not shutil.which("mkfs.ext4"):
+                    print("SKIP: no mkfs.ext4 (e2fsprogs) to make the boot disk")
+                    return 77
+                case_pygrub(xenkvm, kernel, tmp, fails)
             else:
                 case_detached(xenkvm, kernel, tmp, fails)
     finally:
