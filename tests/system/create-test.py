@@ -29,7 +29,8 @@ pygrub:   bootloader = 'pygrub' with no kernel= at all: the kernel, initrd
           --dry-run names them; the bootloader's copies are removed; a disk
           without a GRUB configuration is a one-line error.
 cli:      errors in one line with FILE:LINE (syntax, a bad memory value, a
-          missing kernel, vcpus=2, type='hvm', bootloader), --dry-run,
+          missing kernel, vcpus=2, type='hvm', bootloader without a disk, another
+          bootloader), --dry-run,
           --help; nothing left behind (no run file, no log).
 Exit: 0 pass, 1 fail, 77 skip.
 """
@@ -416,8 +417,10 @@ def case_cli(xenkvm, tmp, fails):
         "name = 'x'\nkernel = '/nonexistent/vmlinuz'\n")
     bad(["x.cfg"], r"x\.cfg:4: vcpus = 2: .*add vcpus=1", good + "vcpus = 2\n")
     bad(["x.cfg"], r"x\.cfg:4: an HVM guest", good + "type = 'hvm'\n")
-    bad(["x.cfg"], r"x\.cfg:4: bootloader = 'pygrub' is not supported yet",
+    bad(["x.cfg"], r"x\.cfg:4: bootloader = 'pygrub' needs a disk",
         good + "bootloader = 'pygrub'\n")
+    bad(["x.cfg"], r"x\.cfg:4: bootloader = 'grub' is not supported",
+        good + "bootloader = 'grub'\n")
     bad(["x.cfg", "memory='lots'"], r"command line 'memory='lots'': memory = 'lots'", good)
     bad(["nonexistent.cfg"], r"cannot read nonexistent\.cfg: No such file")
     bad([], r"no configuration file")
