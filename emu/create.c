@@ -76,6 +76,7 @@ struct create {
 	int ready_fd; /* the launcher's end of its "started" pipe, or -1 */
 	bool daemon;
 	char boot_dir[600]; /* pygrub's copies of kernel and initrd, "" if none */
+	char *boot_kernel, *boot_ramdisk, *boot_cmdline; /* opt's, with pygrub */
 };
 
 static char *read_file(const char *path, size_t *len)
@@ -161,10 +162,9 @@ static int run_bootloader(struct create *cr, const char *parent, bool dry_run)
 	else
 		log_line(c->name, "bootloader: %s", chosen ? chosen : "?");
 	free(chosen);
-	/* the child's own copy of the options: lives until it exits */
-	c->opt.kernel = k;
-	c->opt.ramdisk = r;
-	c->opt.extra = cmd;
+	c->opt.kernel = cr->boot_kernel = k;
+	c->opt.ramdisk = cr->boot_ramdisk = r;
+	c->opt.extra = cr->boot_cmdline = cmd;
 	return 0;
 }
 
@@ -585,6 +585,9 @@ int xk_cmd_create(int argc, char **argv)
 	else
 		rc = start_background(&cr);
 out:
+	free(cr.boot_kernel);
+	free(cr.boot_ramdisk);
+	free(cr.boot_cmdline);
 	xk_xlcfg_free(&cr.cfg);
 	free(text);
 	free(extra);
