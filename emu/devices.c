@@ -287,8 +287,7 @@ static int setup_xenstore(struct xk_devices *d)
 	    .console_port = bi->console_port,
 	    .console_mfn = bi->console_frame,
 	};
-	for (int i = 0; i < 16; i++)
-		info.uuid[i] = (uint8_t)(0x5a ^ i);
+	xk_domain_handle(&vm->opt, info.uuid);
 	if (xsd_domain_write_tree(d->xsd, &info) ||
 	    xsd_domain_introduce(d->xsd, bi->domid, (void *)(vm->ram + bi->store_frame * 4096),
 				 notify_store, d) ||

@@ -278,6 +278,12 @@ static uint64_t *make_p2m(uint64_t nr_pages, bool scramble)
 	return p2m;
 }
 
+void xk_domain_handle(const struct xk_options *opt, uint8_t uuid[16])
+{
+	for (int i = 0; i < 16; i++)
+		uuid[i] = opt->have_uuid ? opt->uuid[i] : (uint8_t)(0x5a ^ i);
+}
+
 int xk_domain_build(struct xk_vm *vm)
 {
 	const struct xk_options *o = &vm->opt;
@@ -371,6 +377,7 @@ int xk_domain_build(struct xk_vm *vm)
 	bi->platform = vm->platform;
 	bi->nr_vcpus = vm->nr_vcpus;
 	bi->domid = 1;
+	xk_domain_handle(&vm->opt, bi->handle);
 	bi->nr_pages = nr_pages;
 	bi->stub_gpa = vm->stub_gpa;
 	bi->stub_size = vm->stub_size;

@@ -44,6 +44,8 @@ struct xk_options {
 #define XK_MAX_VIFS 8
 	const char *vif[XK_MAX_VIFS]; /* --vif specs, xl syntax (backends/net.h) */
 	unsigned nr_vifs;
+	bool have_uuid; /* xl.cfg's uuid (xenkvm create), else a fixed one */
+	uint8_t uuid[16];
 };
 
 struct xk_console;
@@ -91,6 +93,8 @@ void xk_vm_destroy(struct xk_vm *vm);
 
 /* domain.c */
 int xk_domain_build(struct xk_vm *vm);
+/* The domain's uuid (handle): xl.cfg's, else a fixed one. */
+void xk_domain_handle(const struct xk_options *opt, uint8_t uuid[16]);
 
 /* vcpu.c */
 void *xk_vcpu_thread(void *arg);

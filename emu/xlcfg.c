@@ -474,6 +474,42 @@ static void map_vifs(struct ctx *x)
 	}
 }
 
+/* xl's uuid = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (libxl_uuid_from_string),
+ * the guest's /vm/<uuid> and /sys/hypervisor/uuid. */
+static void map_uuid(struct ctx *x)
+{
+	const char *v = get_str(x, "uuid");
+	struct xk_options *o = &x->c->opt;
+	unsigned n = 0;
+
+	if (!v)
+		return;
+	for (const char *p = v; *p && n < 32; p++) {
+		bool dash = (p - v == 8 || p - v == 13 || p - v == 18 || p - v == 23);
+		unsigned h;
+		if (dash) {
+			if (*p != '-')
+				break;
+			continue;
+		}
+		if (*p >= '0' && *p <= '9')
+			h = (unsigned)(*p - '0');
+		else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
+			h = (unsigned)((*p | 0x20) - 'a' + 10);
+		else
+			break;
+		o->uuid[n / 2] = (uint8_t)(o->uuid[n / 2] << 4 | h);
+		n++;
+	}
+	if (n != 32 || strlen(v) != 36) {
+		ERR(x, "uuid", "uuid = '%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+		    v);
+		memset(o->uuid, 0, sizeof(o->uuid));
+		return;
+	}
+	o->have_uuid = true;
+}
+
 /* pygrub reads the first disk (libxl: disks[0]) as a raw image. */
 static void map_boot_disk(struct ctx *x)
 {
@@ -503,7 +539,7 @@ static const char *const known_keys[] = {
     "cmdline",	     "root",	 "extra",	"memory",     "maxmem",
     "vcpus",	     "maxvcpus", "disk",	"vif",	      "on_poweroff",
     "on_reboot",     "on_crash", "on_watchdog", "bootloader", "bootloader_args",
-    "on_soft_reset", NULL,
+    "on_soft_reset", "uuid",	 NULL,
 };
 
 static bool known(const char *k)
@@ -530,6 +566,7 @@ static void map(struct ctx *x)
 			WARN(x, x->keys[i].name, "'%s' is not supported by xenkvm: ignored",
 			     x->keys[i].name);
 	map_type(x);
+	map_uuid(x);
 	if ((v = get_str(x, "name"))) {
 		const char *why = xk_name_invalid(v);
 		if (why)
@@ -738,6 +775,14 @@ void xk_xlcfg_print(const struct xk_xlcfg *c, FILE *f)
 		put_cfg_str(f, c->cmdline);
 	}
 	fprintf(f, "\nmemory = %llu\nvcpus = %u\n", (unsigned long long)o->memory_mib, o->vcpus);
+	if (o->have_uuid) {
+		const uint8_t *u = o->uuid;
+		fprintf(f,
+			"uuid = "
+			"'%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x'\n",
+			u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+			u[12], u[13], u[14], u[15]);
+	}
 	for (int k = 0; k < 2; k++) {
 		unsigned n = k ? o->nr_vifs : o->nr_disks;
 		if (!n)

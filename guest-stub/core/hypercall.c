@@ -148,7 +148,7 @@ static long hc_xen_version(struct pcpu *pc, uint64_t cmd, uint64_t arg, uint64_t
 		return PAGE_SIZE;
 	case XENVER_guest_handle: {
 		xen_domain_handle_t h;
-		memset(h, 0, sizeof(h));
+		memcpy(h, dom.bi->handle, sizeof(h));
 		return copy_to_guest(arg, h, sizeof(h));
 	}
 	case XENVER_commandline:

@@ -145,6 +145,9 @@ struct xk_boot_info {
 	/* Set by the stub: offset of its struct xk_vcpu_stats in each vCPU
 	 * area (0 = none); the launcher prints them at exit with -v. */
 	uint64_t stats_off;
+	/* The domain handle (xl.cfg's uuid; the one in xenstore's /vm/<uuid>):
+	 * XENVER_guest_handle, Linux's /sys/hypervisor/uuid. */
+	uint8_t handle[16];
 };
 
 /* Counters the stub keeps per vCPU (bench/boot-bench). */

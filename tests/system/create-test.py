@@ -143,6 +143,7 @@ memory = 512
 vcpus = 1
 disk = [ 'format=raw, vdev=xvda, access=rw, target={tmp}/disk.img' ]
 on_reboot = "restart"
+uuid = "c0ffee00-1111-2222-3333-444455556666"
 vfb = [ 'vnc=1' ]
 {extra_lines}""")
     return cfg
@@ -170,6 +171,7 @@ def steps_disk(mem_mib):
         ("shell", "echo create-$((6*7))-ok", r"^create-42-ok$"),
         ("cmdline", "cat /proc/cmdline", r"root=/dev/xvda ro console=hvc0 loglevel=4"),
         ("disk-size", "cat /sys/block/xvda/size", r"^16384$"),
+        ("uuid", "cat /sys/hypervisor/uuid", r"^c0ffee00-1111-2222-3333-444455556666$"),
         ("disk-marker", f"head -c {len(MARKER)} /dev/xvda; echo", "^" + MARKER.decode() + "$"),
         ("memory", f"awk '/MemTotal/ {{print ($2 > {lo} && $2 <= {hi}) ? \"memok\" : $2}}' "
                    "/proc/meminfo", r"^memok$"),

@@ -362,12 +362,24 @@ static void test_unknown_keys(void **state)
 				   "serial = 'none'\n"
 				   "uuid = '5a5a5a5a-0000-0000-0000-000000000000'\n"),
 			 0);
-	assert_int_equal(c.nr_warnings, 3);
-	assert_int_equal(nr_lines(msgs), 3);
+	assert_int_equal(c.nr_warnings, 2);
+	assert_int_equal(nr_lines(msgs), 2);
 	assert_msg("xenkvm: web01.cfg:9: warning: 'serial' is not supported by xenkvm: ignored");
 	assert_msg("xenkvm: web01.cfg:8: warning: 'pci' is not supported");
-	assert_msg("xenkvm: web01.cfg:10: warning: 'uuid' is not supported");
 	assert_int_equal(c.opt.nr_disks, 1);
+	/* the uuid is the guest's */
+	assert_true(c.opt.have_uuid);
+	assert_int_equal(c.opt.uuid[0], 0x5a);
+	assert_int_equal(c.opt.uuid[15], 0);
+	xk_xlcfg_free(&c);
+	assert_int_equal(
+	    parse(&c, "name='a'\nkernel='%K'\nuuid='C0FFEE00-1111-2222-3333-444455556666'\n"), 0);
+	assert_int_equal(c.opt.uuid[0], 0xc0);
+	assert_int_equal(c.opt.uuid[15], 0x66);
+	xk_xlcfg_free(&c);
+	assert_int_equal(
+	    parse(&c, "name='a'\nkernel='%K'\nuuid='c0ffee00-1111-2222-3333-44445555666'\n"), -1);
+	assert_msg("web01.cfg:3: uuid = 'c0ffee00-1111-2222-3333-44445555666' is not a UUID");
 	xk_xlcfg_free(&c);
 }
 
