@@ -265,6 +265,12 @@ int xk_vcpu_setup_regs(struct xk_vm *vm, unsigned id)
 	s.cr4 = 0x6a0;      /* OSXMMEXCPT OSFXSR PGE PAE */
 	s.efer = 0xd01;     /* NXE LMA LME SCE */
 	s.cr3 = vm->bi->vcpu0.cr3;
+	/* PVM: CR4.OSXSAVE makes the stub report XSAVE to the guest kernel
+	 * (and KVM accept its xsetbv), so that Linux context-switches the
+	 * AVX/AVX-512 state its user space uses natively on this host
+	 * (docs/architecture.md, "AVX state on pvm"). */
+	if (!hw)
+		s.cr4 |= 1u << 18; /* OSXSAVE */
 	if (ioctl(vc->fd, KVM_SET_SREGS, &s)) {
 		xk_err("KVM_SET_SREGS: %s", strerror(errno));
 		return -1;

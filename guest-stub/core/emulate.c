@@ -61,6 +61,36 @@ static void native_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 			 : "a"(leaf), "c"(sub));
 }
 
+/*
+ * PVM runs guest user code natively under the host's XCR0 (the launcher's
+ * KVM_SET_XCRS is not applied) and answers its CPUID natively: user space
+ * sees OSXSAVE, AVX-512 and an XCR0 enabling their state, and glibc's
+ * memcpy uses ymm16+.  The guest kernel must therefore context-switch that
+ * state with XSAVE (docs/architecture.md, "AVX state on pvm").  Describe
+ * exactly the components the hardware XCR0 enables, in the standard
+ * format: Linux's xstate init checks the sizes against CPUID (a WARN and
+ * a fallback to FXSAVE otherwise), and XSAVEC/XSAVES sizes would include
+ * the host's supervisor states.
+ */
+static void pvm_xsave_leaf(uint32_t sub, uint32_t r[4])
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	uint64_t xcr0 = ((uint64_t)hi << 32) | lo;
+
+	if (sub == 0) {
+		r[0] &= lo;
+		r[3] &= hi;
+		r[2] = r[1]; /* max size = size for the enabled set */
+	} else if (sub == 1) {
+		/* XSAVEOPT only: no XSAVEC/XSAVES (compacted), no XFD */
+		r[0] &= 1u;
+		r[1] = r[2] = r[3] = 0;
+	} else if (sub < 64 && !(xcr0 & (1ULL << sub))) {
+		r[0] = r[1] = r[2] = r[3] = 0;
+	}
+}
+
 void guest_cpuid(struct pcpu *pc, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	if (leaf >= 0x40000000 && leaf < 0x50000000) {
@@ -129,6 +159,8 @@ void guest_cpuid(struct pcpu *pc, uint32_t leaf, uint32_t sub, uint32_t r[4])
 	case 0xd:
 		if (sub == 1)
 			r[0] &= ~(1u << 3); /* XSAVES */
+		if (dom.bi->platform == XK_PLATFORM_PVM)
+			pvm_xsave_leaf(sub, r);
 		break;
 	case 0x80000001:
 		r[2] &= ~(1u << 2);  /* SVM */
