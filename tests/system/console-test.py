@@ -103,21 +103,18 @@ class Reader:
 
 
 def run_step(reader, send, cmd, want, tag, timeout=120):
-    """Run cmd in the guest's shell framed by markers; one retry when a
-    process segfaulted (KNOWN BUG on pvm, see debian-boot.py)."""
-    for attempt in (0, 1):
-        t = f"{tag}x{attempt}"
-        start = len(reader.text())
-        send(f"echo @@B{t}@@; {cmd}; echo @@E{t}@@")
-        m = reader.wait_for(rf"(?s)@@B{t}@@\r?\n(.*?)@@E{t}@@", timeout, start)
-        if not m:
-            return check(False, f"{tag}: {cmd!r} gave no output")
-        out = m.group(1).decode(errors="replace")
-        if attempt == 0 and "Segmentation fault" in out:
-            print(f"KNOWN BUG (pvm): a process segfaulted in {tag}; running it again", flush=True)
-            continue
-        return check(re.search(want, out) is not None, f"{tag}: {cmd!r} -> {out.strip()!r}")
-    return False
+    """Run cmd in the guest's shell framed by markers; a segfault fails it
+    (see xktest.Shell)."""
+    t = f"{tag}x0"
+    start = len(reader.text())
+    send(f"echo @@B{t}@@; {cmd}; echo @@E{t}@@")
+    m = reader.wait_for(rf"(?s)@@B{t}@@\r?\n(.*?)@@E{t}@@", timeout, start)
+    if not m:
+        return check(False, f"{tag}: {cmd!r} gave no output")
+    out = m.group(1).decode(errors="replace")
+    if "Segmentation fault" in out:
+        return check(False, f"{tag}: {cmd!r}: a process segfaulted: {out.strip()!r}")
+    return check(re.search(want, out) is not None, f"{tag}: {cmd!r} -> {out.strip()!r}")
 
 
 class Env:

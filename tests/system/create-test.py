@@ -189,7 +189,7 @@ def case_console(xenkvm, kernel, tmp, fails):
         fails.append("no shell: the guest never reached its init")
     else:
         time.sleep(1)
-        fails += boot.run_steps(g, steps_disk(384), "pvm", pos=len(g.buf), max_reruns=2)[0]
+        fails += boot.run_steps(g, steps_disk(384), "pvm", pos=len(g.buf))[0]
         pid = listed(xenkvm, name)
         if pid is None:
             fails.append(f"{name} is not in xenkvm list while it runs")
@@ -200,8 +200,7 @@ def case_console(xenkvm, kernel, tmp, fails):
             fails.append("create -c did not follow the guest into its next boot")
         else:
             time.sleep(1)
-            fails += boot.run_steps(g, steps_disk(384)[:1], "pvm", pos=len(g.buf),
-                                    max_reruns=1)[0]
+            fails += boot.run_steps(g, steps_disk(384)[:1], "pvm", pos=len(g.buf))[0]
             if listed(xenkvm, name) in (None, pid):
                 fails.append("no new launcher after the reboot")
         g.send("poweroff -f")
@@ -247,7 +246,7 @@ def case_detached(xenkvm, kernel, tmp, fails):
     if not c.wait_for(r"XENKVM-INIT: ready", 240):
         fails.append("the attached console never showed the guest's init (replayed)")
     time.sleep(1)
-    f, _ = boot.run_steps(c, steps_disk(512)[:4], "pvm", pos=len(c.buf), max_reruns=2)
+    f, _ = boot.run_steps(c, steps_disk(512)[:4], "pvm", pos=len(c.buf))
     fails += f
     os.write(c.master, b"\x1d")
     try:
@@ -371,7 +370,7 @@ disk = [ 'format=raw, vdev=xvda, access=rw, target={disk}' ]
         steps = [("cmdline", "cat /proc/cmdline",
                   r"^root=/dev/xvda1 ro console=hvc0 loglevel=4 grubentry=default xenkvm.extra=1$"),
                  ("disk", "cat /sys/block/xvda/xvda1/size", r"^131072$")]
-        fails += boot.run_steps(g, steps, "pvm", pos=len(g.buf), max_reruns=2)[0]
+        fails += boot.run_steps(g, steps, "pvm", pos=len(g.buf))[0]
         g.send("poweroff -f")
     try:
         rc = g.p.wait(timeout=60)

@@ -54,7 +54,7 @@ def run(a, xenkvm, kernel, tmp):
         if got != want:
             fails.append(f"block {blk}: acknowledged {want}, image has {got}")
     print(f"{len(acks)} acknowledged blocks checked after SIGKILL")
-    if len(acks) < KILL_AFTER - 1:  # one may be lost to the known pvm segfault
+    if len(acks) < KILL_AFTER - 1:  # the last may be cut off by the SIGKILL
         fails.append(f"only {len(acks)} acknowledgements seen")
     return xktest.report(fails)
 

@@ -52,9 +52,7 @@ def run(a, xenkvm, kernel, tmp):
     g = xktest.Guest(xktest.run_cmd(xenkvm, kernel, initrd, a.timeout, "--name", name,
                                     platform=a.platform))
     fails = []
-    # KNOWN BUG (pvm, see xktest.Shell): a busybox segfault reruns a step
-    # once, two in all (the steps are idempotent).
-    shell = xktest.Shell(g, a.platform, max_reruns=2, step_reruns=1)
+    shell = xktest.Shell(g, a.platform)
 
     def xk(*args):
         return xktest.xk(xenkvm, *args)
