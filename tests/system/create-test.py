@@ -15,7 +15,8 @@ console:  `xenkvm create -c web01.cfg memory=384` on a terminal: the shell
           memory=384 from the command line won; after reboot -f the console
           follows the guest into its next boot (on_reboot = 'restart');
           poweroff -f ends the console and create with 0; nothing is left
-          running.
+          running.  Then `create -F -c ... on_reboot='destroy'`: the console
+          on this terminal, and a reboot ends create with run's status 2.
 detached: `xenkvm create web01.cfg` returns once the guest runs; `xenkvm
           list` shows it; `xenkvm console` attaches (a command runs) and
           Ctrl-] detaches with the guest still running; `xenkvm reboot -w`
@@ -221,6 +222,32 @@ def case_console(xenkvm, kernel, tmp, fails):
     time.sleep(1)
     if listed(xenkvm, name) is not None:
         fails.append(f"{name} still listed after poweroff")
+    # -F -c: in the foreground on this terminal, as xenkvm run; with
+    # on_reboot = 'destroy' a reboot ends it with run's status 2
+    f = PtyProc([xenkvm, "create", "-F", "-c", "--platform", "pvm", os.path.basename(cfg),
+                 "on_reboot='destroy'"], cwd=tmp)
+    if not f.wait_for(r"Ctrl-\] stops the guest", 60) or not f.wait_for(r"XENKVM-INIT: ready", 240):
+        fails.append("create -F -c: no console on the terminal or no shell")
+    else:
+        # (the launcher's stdout is this terminal: ONLCR makes "\r\r\n",
+        # which run_steps' markers do not expect)
+        time.sleep(1)
+        pos = len(f.buf)
+        f.send("echo fg-$((6*7))-ok")
+        if not f.wait_for(r"fg-42-ok", 60, pos):
+            fails.append("create -F -c: a command typed on the terminal did not run")
+        f.send("reboot -f")
+    try:
+        rc = f.p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        f.p.kill()
+        rc = f.p.wait()
+    f.t.join(5)
+    if rc != 2 or "rebooted: done (on_reboot = 'destroy')" not in f.text():
+        fails.append(f"create -F -c with on_reboot='destroy': rc {rc}, want 2 (reboot, no restart)")
+    if termios.tcgetattr(f.slave) != f.before:
+        fails.append("create -F -c did not restore the terminal")
+    f.close()
     log = os.path.join(os.environ["XENKVM_RUNTIME_DIR"], f"{name}.log")
     text = open(log).read() if os.path.exists(log) else ""
     if ("rebooted: restarting" not in text or "powered off: done" not in text
