@@ -45,7 +45,7 @@ struct xk_devices {
 	bool msi_timer_armed;
 	long msi_delay_ns;
 	/* -v at exit: the notification paths (docs/performance.md, I/O) */
-	uint64_t nr_doorbells, nr_port_kicks, nr_notifies, nr_msis, nr_msis_late, nr_timer_arms;
+	uint64_t nr_doorbells, nr_port_kicks, nr_notifies, nr_msis, nr_msis_late;
 #ifdef HAVE_XENSTORED
 	struct xsd *xsd;
 	struct xk_bus *bus;
@@ -118,13 +118,7 @@ static void send_msi(struct xk_devices *d)
  * (hw) VM exits, and while the guest works through a burst of I/O it
  * enters the stub many times per request anyway.  An MSI goes out at once
  * only to a halted vCPU; a running one gets it msi_delay_ns later if it
- * has not drained the bits by then (a vCPU in a user-mode loop, or one the
- * host did not run).  The delay bounds that latency; it is long enough for
- * the timer to be armed rarely (each arming and firing is a syscall and a
- * wake-up of this thread): measured on pvm, 100 us armed it for nearly
- * every notification and cost more launcher time per request than 1 ms,
- * while the MSIs the timer sent were a few per cent of the notifications
- * either way (docs/performance.md, I/O).  If ANY
+ * has not drained the bits by then (a vCPU in a user-mode loop).  If ANY
  * was set already, the stub has not drained since the last notification,
  * which has arranged for the drain.
  */
@@ -151,7 +145,6 @@ static void notify_guest(void *opaque, uint32_t port)
 			return;
 		}
 		d->msi_timer_armed = true;
-		d->nr_timer_arms++;
 	}
 }
 
@@ -546,7 +539,7 @@ const char *xk_devices_console_pty(const struct xk_devices *d)
 
 /* XENKVM_MSI_DELAY_US (benchmarks): the delay for a running vCPU; 0 sends
  * every MSI at once, as before. */
-#define MSI_DELAY_US 500
+#define MSI_DELAY_US 100
 
 static int setup_msi_timer(struct xk_devices *d)
 {
@@ -630,12 +623,10 @@ void xk_devices_print_stats(const struct xk_devices *d, FILE *f)
 	if (d)
 		fprintf(f,
 			"xenkvm: devices: %llu doorbell wake-ups, %llu port kicks; %llu guest "
-			"notifications, %llu MSIs sent (%llu after the %ld us delay, timer armed "
-			"%llu times)\n",
+			"notifications, %llu MSIs sent (%llu after the %ld us delay)\n",
 			(unsigned long long)d->nr_doorbells, (unsigned long long)d->nr_port_kicks,
 			(unsigned long long)d->nr_notifies, (unsigned long long)d->nr_msis,
-			(unsigned long long)d->nr_msis_late, d->msi_delay_ns / 1000,
-			(unsigned long long)d->nr_timer_arms);
+			(unsigned long long)d->nr_msis_late, d->msi_delay_ns / 1000);
 }
 
 void xk_devices_free(struct xk_devices *d)
