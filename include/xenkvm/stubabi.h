@@ -81,9 +81,6 @@ enum xk_platform {
  * after a short delay if ANY is still set then (a vCPU that stays in guest
  * user mode).  Both sides fence between their store and their load.
  */
-/* boot_info.features */
-#define XK_FEAT_PV_EOI (1ULL << 0) /* KVM's PV EOI (MSR_KVM_PV_EOI_EN) is offered */
-
 #define XK_HP_ANY  (XK_HOST_PORTS / 64)
 #define XK_HP_IDLE (XK_HOST_PORTS / 64 + 1)
 
@@ -162,7 +159,6 @@ struct xk_vcpu_stats {
 	uint64_t nr_irq_timer;	  /* TSC-deadline interrupts */
 	uint64_t nr_irq_other;	  /* IPIs, spurious, unknown */
 	uint64_t nr_eois;	  /* x2APIC EOI writes */
-	uint64_t nr_pv_eois;	  /* EOIs KVM's PV EOI flag made unnecessary */
 	uint64_t nr_timer_writes; /* TSC-deadline writes */
 	uint64_t nr_halts;	  /* idle hlt */
 	uint64_t nr_blocks;	  /* SCHEDOP_block and blocking SCHEDOP_poll */
