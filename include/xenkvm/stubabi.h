@@ -59,7 +59,7 @@
 #define XK_VEC_SPURIOUS 0xff
 
 #define XK_BOOT_MAGIC   0x314f4f424b584bULL /* "XKBOO1\0" */
-#define XK_ABI_VERSION  2 /* 2: host_pending's ANY/IDLE words */
+#define XK_ABI_VERSION  1
 
 enum xk_platform {
 	XK_PLATFORM_NONE = 0,
@@ -69,20 +69,6 @@ enum xk_platform {
 
 /* Host -> stub event-channel doorbell bitmap size (ports). */
 #define XK_HOST_PORTS 4096
-
-/*
- * The host_pending page, as uint64_t words: the XK_HOST_PORTS pending bits,
- * then two words.  The launcher sets a port's bit, then ANY; the stub
- * exchanges ANY with 0 before it scans the bits, and checks ANY on every
- * return to the guest, so a busy vCPU picks events up without an
- * interrupt.  The stub sets IDLE (vCPU 0, the MSI target) before it
- * halts, then looks at ANY once more; the launcher sets ANY, then looks at
- * IDLE and sends the MSI at once only for a halted (or halting) vCPU, else
- * after a short delay if ANY is still set then (a vCPU that stays in guest
- * user mode).  Both sides fence between their store and their load.
- */
-#define XK_HP_ANY  (XK_HOST_PORTS / 64)
-#define XK_HP_IDLE (XK_HOST_PORTS / 64 + 1)
 
 /* Grant-table size: frames of shared entries (Xen's default maximum is 64;
  * 32 v1 frames = 16384 grants) and the v2 status frames that go with them
