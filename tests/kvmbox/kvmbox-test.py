@@ -51,7 +51,14 @@ def main():
         expect(p.stderr == b"err: line 1\n", "stderr is exactly the command's")
     elif case == "create-vm":
         smoke = sys.argv[3]
-        p = run([kvmbox, sys.executable, smoke, "--require-module", "kvm_amd"])
+        cmd = [kvmbox, "--timeout", "240", sys.executable, smoke, "--require-module", "kvm_amd"]
+        p = run(cmd)
+        if p.returncode == 124:
+            # Seen once in CI: the L1 soft-locked in the smoke process after
+            # its guest's HLT (QEMU TCG's nested SVM; the smoke test is plain
+            # KVM, no xenkvm code): one more box, and say so.
+            print("kvmbox timed out: the L1 hung; retrying once", flush=True)
+            p = run(cmd)
         expect(p.returncode == 0, "KVM smoke guest ran inside the box")
         expect(b"KVM_CREATE_VM ok" in p.stdout, "KVM_CREATE_VM returned a VM fd")
         expect(b"KVM_EXIT_HLT ok" in p.stdout, "guest reached hlt")
