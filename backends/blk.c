@@ -55,6 +55,11 @@
 #define DEFAULT_QUEUES	  4
 
 _Static_assert(sizeof(struct blkif_request) == 112, "blkif request (x86_64 ABI)");
+/* A persistent grant's 16-bit count of requests holding it: a guest may
+ * name one ref in every segment and indirect page of every request. */
+_Static_assert(MAX_INFLIGHT *(MAX_INDIRECT_SEGS + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST) <
+		   UINT16_MAX,
+	       "persistent grant users fit in 16 bits");
 _Static_assert(sizeof(union blkif_sring_entry) == 112, "blkif ring entry");
 _Static_assert(sizeof(struct blkif_response) == 16, "blkif response");
 
@@ -80,7 +85,6 @@ struct blkreq {
 	bool ordered;	/* flush/barrier */
 	bool flushing;	/* its data is written, the flush is under way */
 	bool mapped;	/* refs[0..nseg) are mapped */
-	bool cached;	/* through rq->pg: slot[] says how */
 	unsigned nseg;
 	uint32_t refs[MAX_INDIRECT_SEGS];
 	uint16_t slot[MAX_INDIRECT_SEGS];
@@ -176,15 +180,46 @@ static bool in_range(struct blk *b, uint64_t sector, uint64_t n)
 	return sector <= b->sectors && n <= b->sectors - sector;
 }
 
+/* Map n refs (write: the backend writes them) into pages[], through the
+ * queue's persistent grants if it has them (slots[]) - all or nothing. */
+static int map_refs(struct blk *b, struct blkq *rq, const uint32_t *refs, unsigned n, bool write,
+		    void **pages, uint16_t *slots)
+{
+	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
+
+	if (!rq->pg)
+		return g->map(g->opaque, xk_dev_domid(b->dev), refs, n, write, pages);
+	for (unsigned i = 0; i < n; i++) {
+		int rc = xk_pgrants_get(rq->pg, refs[i], write, &pages[i], &slots[i]);
+		if (rc) {
+			while (i--)
+				xk_pgrants_put(rq->pg, slots[i], refs[i], write);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void unmap_refs(struct blk *b, struct blkq *rq, const uint32_t *refs, unsigned n, bool write,
+		       const uint16_t *slots)
+{
+	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
+
+	if (!rq->pg) {
+		g->unmap(g->opaque, xk_dev_domid(b->dev), refs, n, write);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		xk_pgrants_put(rq->pg, slots[i], refs[i], write);
+}
+
+/* (A queue's persistent-grant cache, rq->pg, lives from connect to
+ * disconnect, and disconnect drains every request first: a request maps
+ * and unmaps through the same cache.) */
 static void release(struct blk *b, struct blkreq *q)
 {
-	if (q->mapped && q->cached) {
-		for (unsigned i = 0; i < q->nseg; i++)
-			xk_pgrants_put(q->rq->pg, q->slot[i], q->refs[i], q->op == BLKIF_OP_READ);
-		q->mapped = false;
-	} else if (q->mapped) {
-		const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
-		g->unmap(g->opaque, xk_dev_domid(b->dev), q->refs, q->nseg, q->op == BLKIF_OP_READ);
+	if (q->mapped) {
+		unmap_refs(b, q->rq, q->refs, q->nseg, q->op == BLKIF_OP_READ, q->slot);
 		q->mapped = false;
 	}
 	q->next_free = q->rq->free_reqs;
@@ -278,39 +313,6 @@ static void io_done(struct xk_blkio_req *r, int err)
 		blk_kick(rq); /* answer, and go on with the ring */
 }
 
-/* Map n refs (write: the backend writes them) into pages[], through the
- * queue's persistent grants if it has them (slots[]) - all or nothing. */
-static int map_refs(struct blk *b, struct blkq *rq, const uint32_t *refs, unsigned n, bool write,
-		    void **pages, uint16_t *slots)
-{
-	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
-
-	if (!rq->pg)
-		return g->map(g->opaque, xk_dev_domid(b->dev), refs, n, write, pages);
-	for (unsigned i = 0; i < n; i++) {
-		int rc = xk_pgrants_get(rq->pg, refs[i], write, &pages[i], &slots[i]);
-		if (rc) {
-			while (i--)
-				xk_pgrants_put(rq->pg, slots[i], refs[i], write);
-			return rc;
-		}
-	}
-	return 0;
-}
-
-static void unmap_refs(struct blk *b, struct blkq *rq, const uint32_t *refs, unsigned n, bool write,
-		       const uint16_t *slots)
-{
-	const struct xk_grant_ops *g = &xk_dev_env(b->dev)->grant;
-
-	if (!rq->pg) {
-		g->unmap(g->opaque, xk_dev_domid(b->dev), refs, n, write);
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		xk_pgrants_put(rq->pg, slots[i], refs[i], write);
-}
-
 /* Check the segments in b->segs[0..nseg), map them into q. */
 static int16_t prep_rw(struct blk *b, struct blkreq *q, uint64_t sector, unsigned nseg)
 {
@@ -337,7 +339,6 @@ static int16_t prep_rw(struct blk *b, struct blkreq *q, uint64_t sector, unsigne
 			return BLKIF_RSP_ERROR;
 		q->nseg = nseg;
 		q->mapped = true;
-		q->cached = q->rq->pg != NULL;
 		for (unsigned i = 0; i < nseg; i++) {
 			const struct blkif_request_segment *s = &b->segs[i];
 			q->iov[i].iov_base = (uint8_t *)q->pages[i] + s->first_sect * SECTOR;
@@ -399,7 +400,7 @@ static void start(struct blk *b, struct blkreq *q, const union req *r)
 	q->sector = r->rw.sector_number;
 	q->nseg = 0;
 	q->total = 0;
-	q->mapped = q->cached = q->ordered = q->flushing = false;
+	q->mapped = q->ordered = q->flushing = false;
 	switch (r->rw.operation) {
 	case BLKIF_OP_READ:
 	case BLKIF_OP_WRITE:
@@ -722,7 +723,8 @@ static void blk_free(struct xk_dev *dev)
 		fprintf(stderr,
 			"xenkvm: %s: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64
 			" writes, %" PRIu64 " flushes), %" PRIu64 " ring scans, %" PRIu64
-			" response pushes, %" PRIu64 " notifications; in flight at issue: mean %.1f, "
+			" response pushes, %" PRIu64
+			" notifications; in flight at issue: mean %.1f, "
 			"max %" PRIu64 "\n",
 			b->vdev, s->reqs, s->reads, s->writes, s->flushes, s->kicks, s->rsp_pushes,
 			s->notifies, s->issued ? (double)s->inflight_sum / (double)s->issued : 0.0,

@@ -39,7 +39,7 @@ struct xk_devices {
 	struct xk_console *console;
 	struct xk_gnttab *gnttab;
 	/* -v at exit: the notification paths (docs/performance.md, I/O) */
-	uint64_t nr_doorbells, nr_port_kicks, nr_msis, nr_msis_saved;
+	uint64_t nr_doorbells, nr_port_kicks, nr_msis;
 #ifdef HAVE_XENSTORED
 	struct xsd *xsd;
 	struct xk_bus *bus;
@@ -84,7 +84,8 @@ static bool raw_terminal(void)
 		return false;
 	tio_saved = true;
 	atexit(restore_terminal);
-	fprintf(stderr, "xenkvm: the guest's console is on this terminal; Ctrl-] stops the guest\n");
+	fprintf(stderr,
+		"xenkvm: the guest's console is on this terminal; Ctrl-] stops the guest\n");
 	return true;
 }
 
@@ -539,11 +540,10 @@ fail:
 void xk_devices_print_stats(const struct xk_devices *d, FILE *f)
 {
 	if (d)
-		fprintf(f,
-			"xenkvm: devices: %llu doorbell wake-ups, %llu port kicks, %llu MSIs sent, "
-			"%llu MSIs saved\n",
-			(unsigned long long)d->nr_doorbells, (unsigned long long)d->nr_port_kicks,
-			(unsigned long long)d->nr_msis, (unsigned long long)d->nr_msis_saved);
+		fprintf(
+		    f, "xenkvm: devices: %llu doorbell wake-ups, %llu port kicks, %llu MSIs sent\n",
+		    (unsigned long long)d->nr_doorbells, (unsigned long long)d->nr_port_kicks,
+		    (unsigned long long)d->nr_msis);
 }
 
 void xk_devices_free(struct xk_devices *d)
