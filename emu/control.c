@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -99,36 +98,13 @@ static void reply(struct client *c, bool ok, const char *text)
 	client_free(c);
 }
 
-/*
- * Run fn with stderr going to a memory file, so that the one-line errors
- * the device code prints reach the client too (they are also copied to the
- * launcher's stderr).  A memfd, not a pipe: a helper started meanwhile
- * (qemu-nbd) may keep it without harm.
- */
+/* fn's one-line errors (the device code prints them on stderr) for the
+ * client, and still on the launcher's stderr too. */
 static int capture(char *msg, size_t len, int (*fn)(void *), void *arg)
 {
-	int mfd = memfd_create("xenkvm-control", MFD_CLOEXEC);
-	int saved = mfd >= 0 ? dup(STDERR_FILENO) : -1;
-	int rc;
+	int rc = xk_capture_stderr(msg, len, fn, arg);
 
-	msg[0] = 0;
-	fflush(stderr);
-	if (saved < 0 || dup2(mfd, STDERR_FILENO) < 0) {
-		if (saved >= 0)
-			close(saved);
-		if (mfd >= 0)
-			close(mfd);
-		return fn(arg);
-	}
-	rc = fn(arg);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	ssize_t n = pread(mfd, msg, len - 1, 0);
-	close(mfd);
-	msg[n > 0 ? n : 0] = 0;
-	if (n > 0)
-		fputs(msg, stderr);
+	fputs(msg, stderr);
 	return rc;
 }
 

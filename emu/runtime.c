@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Run files of running launchers (runtime.h). */
+/* Run files of running launchers, and the commands' helpers (runtime.h). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -301,5 +302,29 @@ int xk_runtime_find(const char *cmd, const char *target, struct xk_run_info *out
 		rc = 0;
 	}
 	free(v);
+	return rc;
+}
+
+int xk_capture_stderr(char *msg, size_t len, int (*fn)(void *), void *arg)
+{
+	int mfd = memfd_create("xenkvm-stderr", MFD_CLOEXEC);
+	int saved = mfd >= 0 ? dup(STDERR_FILENO) : -1;
+
+	msg[0] = 0;
+	fflush(stderr);
+	if (saved < 0 || dup2(mfd, STDERR_FILENO) < 0) {
+		if (saved >= 0)
+			close(saved);
+		if (mfd >= 0)
+			close(mfd);
+		return fn(arg);
+	}
+	int rc = fn(arg);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	ssize_t n = pread(mfd, msg, len - 1, 0);
+	close(mfd);
+	msg[n > 0 ? n : 0] = 0;
 	return rc;
 }

@@ -46,6 +46,12 @@ char *xk_runtime_register(const struct xk_run_info *ri, bool quiet);
 /* Removes it and frees path. */
 void xk_runtime_unregister(char *path);
 
+/* Run fn(arg) with stderr going to a memory file (a helper started meanwhile,
+ * e.g. qemu-nbd, may keep it without harm): what fn wrote is left in msg
+ * (at most len - 1 bytes), "" if nothing, or if no memory file could be
+ * made (then fn wrote to stderr).  fn's result. */
+int xk_capture_stderr(char *msg, size_t len, int (*fn)(void *), void *arg);
+
 /* attach.c: `xenkvm console` and `xenkvm list` */
 int xk_cmd_console(int argc, char **argv);
 int xk_cmd_list(int argc, char **argv);

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "xlcfg.h"
@@ -303,8 +302,8 @@ static enum xk_xl_action map_action(struct ctx *x, const char *key, const char *
 {
 	const char *v = get_str(x, key);
 
-	if (!v || !strcmp(v, dflt))
-		return !strcmp(v ? v : dflt, "restart") ? XK_XL_RESTART : XK_XL_DESTROY;
+	if (!v)
+		v = dflt;
 	if (!strcmp(v, "destroy"))
 		return XK_XL_DESTROY;
 	if (!strcmp(v, "restart"))
@@ -332,41 +331,19 @@ static enum xk_xl_action map_action(struct ctx *x, const char *key, const char *
 	return XK_XL_DESTROY;
 }
 
-/* Run fn with fd 2 going to a memory file (the disk and vif parsers
- * report on stderr, with --disk/--vif wording); the text is left in msg. */
-static int captured(char *msg, size_t len, int (*fn)(const char *, void *), const char *spec,
-		    void *out)
-{
-	int mfd = memfd_create("xenkvm-xlcfg", MFD_CLOEXEC);
-	int saved = mfd >= 0 ? dup(STDERR_FILENO) : -1;
+/* A disk or vif entry through its --disk/--vif parser, which reports on
+ * stderr with that wording: captured (xk_capture_stderr) for spec_error. */
+struct spec {
+	const char *text;
+	struct xk_disk_spec *disk; /* or */
+	struct xk_vif_config *vif;
+};
 
-	msg[0] = 0;
-	fflush(stderr);
-	if (saved < 0 || dup2(mfd, STDERR_FILENO) < 0) {
-		if (saved >= 0)
-			close(saved);
-		if (mfd >= 0)
-			close(mfd);
-		return fn(spec, out);
-	}
-	int rc = fn(spec, out);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	ssize_t n = pread(mfd, msg, len - 1, 0);
-	close(mfd);
-	msg[n > 0 ? n : 0] = 0;
-	return rc;
-}
-
-static int parse_disk(const char *spec, void *out)
+static int parse_spec(void *p)
 {
-	return xk_disk_spec_parse(spec, out);
-}
+	const struct spec *s = p;
 
-static int parse_vif(const char *spec, void *out)
-{
-	return xk_vif_spec_parse(spec, out);
+	return s->disk ? xk_disk_spec_parse(s->text, s->disk) : xk_vif_spec_parse(s->text, s->vif);
 }
 
 /* A parser's message, reworded for the config file: its first line
@@ -409,6 +386,7 @@ static void map_disks(struct ctx *x)
 	XLU_ConfigList *list;
 	int n = get_list(x, "disk", &list);
 	struct xk_xlcfg *c = x->c;
+	uint32_t devid[XK_MAX_DISKS]; /* of the entries taken */
 	char msg[1024];
 
 	if (n > XK_MAX_DISKS) {
@@ -418,19 +396,16 @@ static void map_disks(struct ctx *x)
 	for (int i = 0; i < n; i++) {
 		const char *spec = xlu_cfg_get_listitem(list, i);
 		struct xk_disk_spec d;
-		if (captured(msg, sizeof(msg), parse_disk, spec, &d)) {
+		if (xk_capture_stderr(msg, sizeof(msg), parse_spec,
+				      &(struct spec){.text = spec, .disk = &d})) {
 			spec_error(x, "disk", (unsigned)i, spec, msg);
 			continue;
 		}
-		for (unsigned j = 0; j < c->opt.nr_disks; j++) {
-			struct xk_disk_spec o;
-			if (!captured(msg, sizeof(msg), parse_disk, c->disk[j], &o)) {
-				if (o.devid == d.devid)
-					ERR(x, "disk", "disk entry %d '%s': %s is used twice",
-					    i + 1, spec, d.vdev);
-				xk_disk_spec_free(&o);
-			}
-		}
+		for (unsigned j = 0; j < c->opt.nr_disks; j++)
+			if (devid[j] == d.devid)
+				ERR(x, "disk", "disk entry %d '%s': %s is used twice", i + 1, spec,
+				    d.vdev);
+		devid[c->opt.nr_disks] = d.devid;
 		xk_disk_spec_free(&d);
 		c->disk[c->opt.nr_disks] = dup_or_fail(x, spec);
 		c->opt.disk[c->opt.nr_disks] = c->disk[c->opt.nr_disks];
@@ -454,7 +429,8 @@ static void map_vifs(struct ctx *x)
 	for (int i = 0; i < n; i++) {
 		const char *spec = xlu_cfg_get_listitem(list, i);
 		struct xk_vif_config v;
-		if (captured(msg, sizeof(msg), parse_vif, spec, &v)) {
+		if (xk_capture_stderr(msg, sizeof(msg), parse_spec,
+				      &(struct spec){.text = spec, .vif = &v})) {
 			spec_error(x, "vif", (unsigned)i, spec, msg);
 			continue;
 		}
@@ -474,39 +450,23 @@ static void map_vifs(struct ctx *x)
 	}
 }
 
-/* xl's uuid = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (libxl_uuid_from_string),
- * the guest's /vm/<uuid> and /sys/hypervisor/uuid. */
+/* xl's uuid = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", read as xl_parse.c
+ * does (libxl_uuid_from_string): the guest's /vm/<uuid> and
+ * /sys/hypervisor/uuid. */
 static void map_uuid(struct ctx *x)
 {
 	const char *v = get_str(x, "uuid");
 	struct xk_options *o = &x->c->opt;
-	unsigned n = 0;
+	libxl_uuid u;
 
 	if (!v)
 		return;
-	for (const char *p = v; *p && n < 32; p++) {
-		bool dash = (p - v == 8 || p - v == 13 || p - v == 18 || p - v == 23);
-		unsigned h;
-		if (dash) {
-			if (*p != '-')
-				break;
-			continue;
-		}
-		if (*p >= '0' && *p <= '9')
-			h = (unsigned)(*p - '0');
-		else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f')
-			h = (unsigned)((*p | 0x20) - 'a' + 10);
-		else
-			break;
-		o->uuid[n / 2] = (uint8_t)(o->uuid[n / 2] << 4 | h);
-		n++;
-	}
-	if (n != 32 || strlen(v) != 36) {
+	if (libxl_uuid_from_string(&u, v)) {
 		ERR(x, "uuid", "uuid = '%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
 		    v);
-		memset(o->uuid, 0, sizeof(o->uuid));
 		return;
 	}
+	memcpy(o->uuid, libxl_uuid_bytearray(&u), sizeof(o->uuid));
 	o->have_uuid = true;
 }
 
@@ -521,7 +481,8 @@ static void map_boot_disk(struct ctx *x)
 		ERR(x, "bootloader", "bootloader = 'pygrub' needs a disk to read (the first one)");
 		return;
 	}
-	if (captured(msg, sizeof(msg), parse_disk, c->disk[0], &d))
+	if (xk_capture_stderr(msg, sizeof(msg), parse_spec,
+			      &(struct spec){.text = c->disk[0], .disk = &d}))
 		return; /* reported by map_disks */
 	if (d.format)
 		ERR(x, "disk",
@@ -603,10 +564,10 @@ static void map(struct ctx *x)
 		WARN(x, "on_soft_reset", "on_soft_reset ignored: a soft reset ends the guest");
 	map_disks(x);
 	map_vifs(x);
-	if (c->bootloader)
+	if (c->bootloader) {
 		map_boot_disk(x);
-	/* xl reads kernel and ramdisk relative to its working directory. */
-	if (!c->bootloader) {
+	} else {
+		/* xl reads kernel and ramdisk relative to its working directory. */
 		check_file(x, "kernel", c->kernel);
 		check_file(x, "ramdisk", c->ramdisk);
 	}
