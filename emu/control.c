@@ -198,10 +198,7 @@ static void run_command(struct client *c, char *line)
 	const char *verb = blk ? line + 6 : net ? line + 8 : "";
 	struct op o = {.ctl = ctl, .kind = blk ? "vbd" : "vif", .arg = arg};
 
-	if ((!blk && !net) || !*verb) {
-		snprintf(msg, sizeof(msg), "unknown command '%.64s'\n", line);
-		reply(c, false, msg);
-	} else if (!strcmp(verb, "list")) {
+	if (!strcmp(verb, "list")) {
 		if (arg) {
 			reply(c, false, "list takes no argument\n");
 			return;

@@ -249,8 +249,11 @@ static int boot(struct create *cr, int notify_fd, bool *started)
 		signal(SIGHUP, SIG_DFL);
 		cr->ready_fd = p[1];
 		char dir[256];
-		if (cr->cfg.bootloader &&
-		    (xk_runtime_dir(dir, sizeof(dir), true) || run_bootloader(cr, dir, false)))
+		if (cr->cfg.bootloader && xk_runtime_dir(dir, sizeof(dir), true)) {
+			xk_err("bootloader: no run-file directory for the kernel's copy");
+			_exit(XK_EXIT_ERROR);
+		}
+		if (cr->cfg.bootloader && run_bootloader(cr, dir, false))
 			_exit(XK_EXIT_ERROR);
 		fflush(stderr);
 		int rc = xk_launch(&cr->cfg.opt, on_started, cr);
@@ -415,6 +418,8 @@ static int start_background(struct create *cr)
 	pid_t sup = fork();
 	if (sup < 0) {
 		xk_err("fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
 		return XK_EXIT_ERROR;
 	}
 	if (sup == 0) {
@@ -463,7 +468,7 @@ int xk_cmd_create(int argc, char **argv)
 	static struct create cr;
 	const char *path = NULL, *platform = NULL, *console_log = NULL;
 	bool dry_run = false, verbose = false;
-	unsigned long timeout = 0;
+	uint64_t timeout = 0;
 	int c;
 
 	memset(&cr, 0, sizeof(cr));
@@ -492,16 +497,12 @@ int xk_cmd_create(int argc, char **argv)
 		case 'L':
 			console_log = optarg;
 			break;
-		case 't': {
-			char *end;
-			errno = 0;
-			timeout = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || !timeout || timeout > 86400UL * 365) {
+		case 't':
+			if (!xk_parse_u64(optarg, 1, XK_TIMEOUT_MAX_S, &timeout)) {
 				xk_err("create: --timeout '%s' is not a number of seconds", optarg);
 				return XK_EXIT_ERROR;
 			}
 			break;
-		}
 		case 'v':
 			verbose = true;
 			break;
@@ -549,15 +550,9 @@ int xk_cmd_create(int argc, char **argv)
 	if (xk_xlcfg_parse(&cr.cfg, path, text, len, extra, nr_extra, stderr))
 		goto out;
 	struct xk_options *o = &cr.cfg.opt;
-	if (platform) {
-		if (!strcmp(platform, "hw")) {
-			o->platform = XK_PLATFORM_HW;
-		} else if (!strcmp(platform, "pvm")) {
-			o->platform = XK_PLATFORM_PVM;
-		} else {
-			xk_err("create: --platform '%s' is neither 'hw' nor 'pvm'", platform);
-			goto out;
-		}
+	if (platform && !xk_parse_platform(platform, &o->platform)) {
+		xk_err("create: --platform '%s' is neither 'hw' nor 'pvm'", platform);
+		goto out;
 	}
 	o->console_log = console_log;
 	o->timeout_s = (unsigned)timeout;

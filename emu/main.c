@@ -113,7 +113,7 @@ static int cmd_detect(void)
 	return p == XK_PLATFORM_NONE ? 1 : 0;
 }
 
-static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+bool xk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -121,6 +121,17 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
 		return false;
 	*out = v;
+	return true;
+}
+
+bool xk_parse_platform(const char *s, enum xk_platform *out)
+{
+	if (!strcmp(s, "hw"))
+		*out = XK_PLATFORM_HW;
+	else if (!strcmp(s, "pvm"))
+		*out = XK_PLATFORM_PVM;
+	else
+		return false;
 	return true;
 }
 
@@ -269,7 +280,7 @@ static int cmd_run(int argc, char **argv)
 			vm.opt.extra = optarg;
 			break;
 		case 'm':
-			if (!parse_u64(optarg, 4, 1 << 20, &n)) {
+			if (!xk_parse_u64(optarg, 4, 1 << 20, &n)) {
 				xk_err("--memory: '%s' is not a size in MiB between 4 and 1048576",
 				       optarg);
 				return XK_EXIT_ERROR;
@@ -277,7 +288,7 @@ static int cmd_run(int argc, char **argv)
 			vm.opt.memory_mib = n;
 			break;
 		case 'c':
-			if (!parse_u64(optarg, 1, XK_MAX_VCPUS, &n)) {
+			if (!xk_parse_u64(optarg, 1, XK_MAX_VCPUS, &n)) {
 				xk_err("--vcpus: '%s' is not a number between 1 and %d", optarg,
 				       XK_MAX_VCPUS);
 				return XK_EXIT_ERROR;
@@ -289,17 +300,13 @@ static int cmd_run(int argc, char **argv)
 			vm.opt.vcpus = (unsigned)n;
 			break;
 		case 'p':
-			if (!strcmp(optarg, "hw")) {
-				vm.opt.platform = XK_PLATFORM_HW;
-			} else if (!strcmp(optarg, "pvm")) {
-				vm.opt.platform = XK_PLATFORM_PVM;
-			} else {
+			if (!xk_parse_platform(optarg, &vm.opt.platform)) {
 				xk_err("--platform: '%s' is neither 'hw' nor 'pvm'", optarg);
 				return XK_EXIT_ERROR;
 			}
 			break;
 		case 't':
-			if (!parse_u64(optarg, 1, 86400 * 365, &n)) {
+			if (!xk_parse_u64(optarg, 1, XK_TIMEOUT_MAX_S, &n)) {
 				xk_err("--timeout: '%s' is not a number of seconds", optarg);
 				return XK_EXIT_ERROR;
 			}

@@ -106,6 +106,11 @@ void xk_vcpus_kick(struct xk_vm *vm);
  * found (run file, control socket): `xenkvm create` detaches then. */
 int xk_launch(const struct xk_options *opt, void (*ready)(void *arg), void *arg);
 void xk_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A decimal number in [min, max] (no sign, nothing after it). */
+bool xk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* --platform's "hw" or "pvm". */
+bool xk_parse_platform(const char *s, enum xk_platform *out);
+#define XK_TIMEOUT_MAX_S (86400 * 365) /* --timeout */
 extern const uint8_t xk_stub_pvm[], xk_stub_hw[];
 extern const size_t xk_stub_pvm_len, xk_stub_hw_len;
 
