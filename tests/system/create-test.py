@@ -37,97 +37,19 @@ Exit: 0 pass, 1 fail, 77 skip.
 """
 import argparse
 import glob
-import importlib.util
 import os
-import pty
 import re
-import select
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
 import termios
-import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-spec = importlib.util.spec_from_file_location("debian_boot", os.path.join(HERE, "debian-boot.py"))
-boot = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(boot)
+import xktest
 
 MARKER = b"XENKVM-CREATE-DISK-MARKER"
-
-
-class PtyProc:
-    """A command on a new terminal; its output is collected as it comes."""
-
-    def __init__(self, cmd, cwd=None):
-        self.master, slave = pty.openpty()
-        self.before = termios.tcgetattr(slave)
-        self.slave = slave
-        self.p = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=cwd,
-                                  close_fds=True, start_new_session=True)
-        self.buf = b""
-        self.lock = threading.Lock()
-        self.t = threading.Thread(target=self._reader, daemon=True)
-        self.t.start()
-
-    def _reader(self):
-        while True:
-            r, _, _ = select.select([self.master], [], [], 0.2)
-            if r:
-                try:
-                    d = os.read(self.master, 65536)
-                except OSError:
-                    return
-                if not d:
-                    return
-                sys.stdout.buffer.write(d)
-                sys.stdout.flush()
-                with self.lock:
-                    self.buf += d
-            elif self.p.poll() is not None:
-                # drain what is left, then stop
-                try:
-                    while select.select([self.master], [], [], 0.2)[0]:
-                        d = os.read(self.master, 65536)
-                        if not d:
-                            break
-                        with self.lock:
-                            self.buf += d
-                except OSError:
-                    pass
-                return
-
-    def wait_for(self, pattern, timeout, start=0):
-        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            with self.lock:
-                m = rx.search(self.buf, start)
-            if m:
-                return m
-            if not self.t.is_alive():
-                with self.lock:
-                    return rx.search(self.buf, start)
-            time.sleep(0.05)
-        return None
-
-    def send(self, line):
-        os.write(self.master, line.encode() + b"\r")
-
-    def text(self):
-        with self.lock:
-            return self.buf.decode(errors="replace")
-
-    def close(self):
-        for fd in (self.slave, self.master):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 def write_cfg(tmp, kernel, name, extra_lines=""):
@@ -151,10 +73,7 @@ vfb = [ 'vnc=1' ]
 
 
 def xk(xenkvm, *args, timeout=120, cwd=None):
-    r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=timeout,
-                       cwd=cwd)
-    print(f"$ xenkvm {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
-    return r
+    return xktest.xk(xenkvm, *args, cwd=cwd, timeout=timeout)
 
 
 def listed(xenkvm, name):
@@ -182,7 +101,7 @@ def steps_disk(mem_mib):
 def case_console(xenkvm, kernel, tmp, fails):
     name = f"cr-c-{os.getpid()}"
     cfg = write_cfg(tmp, kernel, name)
-    g = PtyProc([xenkvm, "create", "-c", "--platform", "pvm", os.path.basename(cfg),
+    g = xktest.PtyGuest([xenkvm, "create", "-c", "--platform", "pvm", os.path.basename(cfg),
                  "memory=384"], cwd=tmp)
     if not g.wait_for(rf"{name}\.cfg:\d+: warning: 'vfb' is not supported", 30):
         fails.append("no warning for the vfb setting")
@@ -190,7 +109,7 @@ def case_console(xenkvm, kernel, tmp, fails):
         fails.append("no shell: the guest never reached its init")
     else:
         time.sleep(1)
-        fails += boot.run_steps(g, steps_disk(384), "pvm", pos=len(g.buf))[0]
+        fails += xktest.run_steps(g, steps_disk(384), "pvm", pos=len(g.buf))[0]
         pid = listed(xenkvm, name)
         if pid is None:
             fails.append(f"{name} is not in xenkvm list while it runs")
@@ -201,17 +120,11 @@ def case_console(xenkvm, kernel, tmp, fails):
             fails.append("create -c did not follow the guest into its next boot")
         else:
             time.sleep(1)
-            fails += boot.run_steps(g, steps_disk(384)[:1], "pvm", pos=len(g.buf))[0]
+            fails += xktest.run_steps(g, steps_disk(384)[:1], "pvm", pos=len(g.buf))[0]
             if listed(xenkvm, name) in (None, pid):
                 fails.append("no new launcher after the reboot")
         g.send("poweroff -f")
-    try:
-        rc = g.p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        g.p.kill()
-        rc = g.p.wait()
-        fails.append("create -c did not return after poweroff")
-    g.t.join(5)
+    rc = g.finish(60, fails, "create -c did not return after poweroff")
     if rc != 0:
         fails.append(f"create -c exited {rc}, want 0")
     if not re.search(r"attached to " + re.escape(name), g.text()):
@@ -224,7 +137,7 @@ def case_console(xenkvm, kernel, tmp, fails):
         fails.append(f"{name} still listed after poweroff")
     # -F -c: in the foreground on this terminal, as xenkvm run; with
     # on_reboot = 'destroy' a reboot ends it with run's status 2
-    f = PtyProc([xenkvm, "create", "-F", "-c", "--platform", "pvm", os.path.basename(cfg),
+    f = xktest.PtyGuest([xenkvm, "create", "-F", "-c", "--platform", "pvm", os.path.basename(cfg),
                  "on_reboot='destroy'"], cwd=tmp)
     if not f.wait_for(r"Ctrl-\] stops the guest", 60) or not f.wait_for(r"XENKVM-INIT: ready", 240):
         fails.append("create -F -c: no console on the terminal or no shell")
@@ -237,12 +150,7 @@ def case_console(xenkvm, kernel, tmp, fails):
         if not f.wait_for(r"fg-42-ok", 60, pos):
             fails.append("create -F -c: a command typed on the terminal did not run")
         f.send("reboot -f")
-    try:
-        rc = f.p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        f.p.kill()
-        rc = f.p.wait()
-    f.t.join(5)
+    rc = f.finish(60, [])
     if rc != 2 or "rebooted: done (on_reboot = 'destroy')" not in f.text():
         fails.append(f"create -F -c with on_reboot='destroy': rc {rc}, want 2 (reboot, no restart)")
     if termios.tcgetattr(f.slave) != f.before:
@@ -269,19 +177,14 @@ def case_detached(xenkvm, kernel, tmp, fails):
         fails.append(f"{name} is not in xenkvm list")
         return
     # Attach, run a command, detach with Ctrl-].
-    c = PtyProc([xenkvm, "console", name])
+    c = xktest.PtyGuest([xenkvm, "console", name])
     if not c.wait_for(r"XENKVM-INIT: ready", 240):
         fails.append("the attached console never showed the guest's init (replayed)")
     time.sleep(1)
-    f, _ = boot.run_steps(c, steps_disk(512)[:4], "pvm", pos=len(c.buf))
+    f, _ = xktest.run_steps(c, steps_disk(512)[:4], "pvm", pos=len(c.buf))
     fails += f
-    os.write(c.master, b"\x1d")
-    try:
-        rc = c.p.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        c.p.kill()
-        rc = c.p.wait()
-    c.t.join(5)
+    c.key(b"\x1d")
+    rc = c.finish(20, [])
     c.close()
     if rc != 0 or "the guest keeps running" not in c.text():
         fails.append(f"Ctrl-] did not detach cleanly (rc {rc})")
@@ -389,7 +292,7 @@ disk = [ 'format=raw, vdev=xvda, access=rw, target={disk}' ]
             "from /boot/grub/grub.cfg" not in r.stdout
             or "grubentry=default xenkvm.extra=1" not in r.stdout):
         fails.append(f"dry run with pygrub: rc {r.returncode} {r.stdout!r}")
-    g = PtyProc([xenkvm, "create", "-c", "--platform", "pvm", cfg], cwd=tmp)
+    g = xktest.PtyGuest([xenkvm, "create", "-c", "--platform", "pvm", cfg], cwd=tmp)
     if not g.wait_for(r"XENKVM-INIT: ready", 240):
         fails.append("no shell: the guest never reached its init")
     else:
@@ -397,15 +300,9 @@ disk = [ 'format=raw, vdev=xvda, access=rw, target={disk}' ]
         steps = [("cmdline", "cat /proc/cmdline",
                   r"^root=/dev/xvda1 ro console=hvc0 loglevel=4 grubentry=default xenkvm.extra=1$"),
                  ("disk", "cat /sys/block/xvda/xvda1/size", r"^131072$")]
-        fails += boot.run_steps(g, steps, "pvm", pos=len(g.buf))[0]
+        fails += xktest.run_steps(g, steps, "pvm", pos=len(g.buf))[0]
         g.send("poweroff -f")
-    try:
-        rc = g.p.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        g.p.kill()
-        rc = g.p.wait()
-        fails.append("create -c did not return after poweroff")
-    g.t.join(5)
+    rc = g.finish(60, fails, "create -c did not return after poweroff")
     g.close()
     if rc != 0:
         fails.append(f"create -c exited {rc}, want 0")
@@ -494,18 +391,16 @@ def main():
         if a.case == "cli":
             case_cli(xenkvm, tmp, fails)
         else:
-            det = subprocess.run([xenkvm, "detect"], capture_output=True, text=True).stdout.strip()
+            det = xktest.detect(xenkvm)
             if det != "pvm":
                 print(f"SKIP: this host's KVM is '{det}', not pvm")
                 return 77
-            kernel = a.kernel or boot.fetch_kernel()
+            kernel = a.kernel or xktest.fetch_kernel()
             if not kernel:
                 print("FAIL: cannot get Debian's kernel (tools/fetch-debian-kernel)")
                 return 1
-            kdir = os.path.dirname(os.path.dirname(os.path.abspath(kernel)))
-            subprocess.run([os.path.join(SRC, "tools", "make-initramfs"), "--modules",
-                            "xen-blkfront", "--kernel-dir", kdir,
-                            os.path.join(tmp, "initrd.cpio.gz")], check=True)
+            xktest.make_initramfs(os.path.join(tmp, "initrd.cpio.gz"), modules="xen-blkfront",
+                                  kernel=kernel)
             with open(os.path.join(tmp, "disk.img"), "wb") as f:
                 f.write(MARKER)
                 f.truncate(8 << 20)
@@ -527,10 +422,7 @@ def main():
                 pass
         time.sleep(0.5)
         shutil.rmtree(tmp, ignore_errors=True)
-    for f in fails:
-        print("FAIL: " + f)
-    print("PASS" if not fails else f"{len(fails)} failure(s)")
-    return 0 if not fails else 1
+    return xktest.report(fails)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ import argparse
 import contextlib
 import hashlib
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 
@@ -162,10 +165,10 @@ def run_cmd(xenkvm, kernel, initrd, timeout, *extra, platform=None, memory=512, 
                   f"console=hvc0 loglevel={loglevel}", "--timeout", str(timeout)] + list(extra)
 
 
-def xk(xenkvm, *args, env=None):
+def xk(xenkvm, *args, env=None, cwd=None, timeout=60):
     """A xenkvm subcommand (block-attach, ...), said with its result."""
-    r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=60,
-                       env=env)
+    r = subprocess.run([xenkvm] + list(args), capture_output=True, text=True, timeout=timeout,
+                       env=env, cwd=cwd)
     print(f"$ xenkvm {' '.join(args)} -> {r.returncode}\n{r.stdout}{r.stderr}", flush=True)
     return r
 
@@ -179,7 +182,53 @@ def wait_or_kill(p, timeout):
         return p.wait(), True
 
 
-class Guest:
+class _Console:
+    """A launcher whose output a reader thread (self.t) echoes and collects
+    in self.buf; the subclass starts both and says how to send a line."""
+
+    def _got(self, d):
+        sys.stdout.buffer.write(d)
+        sys.stdout.flush()
+        with self.lock:
+            self.buf += d
+
+    def wait_for(self, pattern, timeout, start=0):
+        """The first match of pattern (str or bytes) in the output from
+        start on, waiting up to timeout s; None if none came."""
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                m = rx.search(self.buf, start)
+            if m:
+                return m
+            if not self.t.is_alive():  # no more output: one last look
+                with self.lock:
+                    return rx.search(self.buf, start)
+            time.sleep(0.05)
+        return None
+
+    def wait_ready(self, timeout, fails, what="no shell: the guest never reached its init"):
+        """True once the initramfs' shell is up; else what is a failure."""
+        if self.wait_for(r"XENKVM-INIT: ready", timeout):
+            return True
+        fails.append(what)
+        return False
+
+    def finish(self, timeout, fails, what="the guest did not power off"):
+        """The launcher's exit status; killed after timeout s (a failure)."""
+        rc, killed = wait_or_kill(self.p, timeout)
+        if killed:
+            fails.append(what)
+        self.t.join(5)
+        return rc
+
+    def text(self):
+        with self.lock:
+            return self.buf.decode(errors="replace")
+
+
+class Guest(_Console):
     """A running launcher: stdin is the guest's console input, its stdout
     and stderr are collected (and echoed) by a thread."""
 
@@ -197,42 +246,11 @@ class Guest:
             d = self.p.stdout.read1(65536)
             if not d:
                 return
-            sys.stdout.buffer.write(d)
-            sys.stdout.flush()
-            with self.lock:
-                self.buf += d
-
-    def wait_for(self, pattern, timeout, start=0):
-        deadline = time.monotonic() + timeout
-        rx = re.compile(pattern.encode())
-        while time.monotonic() < deadline:
-            with self.lock:
-                m = rx.search(self.buf, start)
-            if m:
-                return m
-            if self.p.poll() is not None and not self.t.is_alive():
-                return None
-            time.sleep(0.05)
-        return None
-
-    def wait_ready(self, timeout, fails, what="no shell: the guest never reached its init"):
-        """True once the initramfs' shell is up; else what is a failure."""
-        if self.wait_for(r"XENKVM-INIT: ready", timeout):
-            return True
-        fails.append(what)
-        return False
+            self._got(d)
 
     def send(self, line):
         self.p.stdin.write(line.encode() + b"\n")
         self.p.stdin.flush()
-
-    def finish(self, timeout, fails, what="the guest did not power off"):
-        """The launcher's exit status; killed after timeout s (a failure)."""
-        rc, killed = wait_or_kill(self.p, timeout)
-        if killed:
-            fails.append(what)
-        self.t.join(5)
-        return rc
 
     def run_to_poweroff(self, a, steps, fails, outs=None, wait=60):
         """Once the shell is up, run_steps, then poweroff -f; the launcher
@@ -244,9 +262,58 @@ class Guest:
         if not fails and rc != 0:
             fails.append(f"xenkvm exited {rc}, want 0 (poweroff)")
 
-    def text(self):
-        with self.lock:
-            return self.buf.decode(errors="replace")
+
+class PtyGuest(_Console):
+    """A command on a terminal of its own (xenkvm run/create -c/console as a
+    user's shell starts them); self.before: the terminal's settings before."""
+
+    def __init__(self, cmd, cwd=None):
+        print("running on a pty: " + " ".join(cmd), flush=True)
+        self.master, self.slave = pty.openpty()
+        self.before = termios.tcgetattr(self.slave)
+        self.p = subprocess.Popen(cmd, stdin=self.slave, stdout=self.slave, stderr=self.slave,
+                                  cwd=cwd, close_fds=True, start_new_session=True)
+        self.buf = b""
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._reader, daemon=True)
+        self.t.start()
+
+    def _reader(self):
+        while True:
+            r, _, _ = select.select([self.master], [], [], 0.2)
+            if r:
+                try:
+                    d = os.read(self.master, 65536)
+                except OSError:
+                    return
+                if not d:
+                    return
+                self._got(d)
+            elif self.p.poll() is not None:
+                # drain what is left, then stop
+                try:
+                    while select.select([self.master], [], [], 0.2)[0]:
+                        d = os.read(self.master, 65536)
+                        if not d:
+                            break
+                        self._got(d)
+                except OSError:
+                    pass
+                return
+
+    def send(self, line):
+        os.write(self.master, line.encode() + b"\r")
+
+    def key(self, b):
+        """Raw bytes typed on the terminal (Ctrl-C, Ctrl-])."""
+        os.write(self.master, b)
+
+    def close(self):
+        for fd in (self.slave, self.master):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 class Shell:
