@@ -344,6 +344,145 @@ void xk_vcpu_post_mortem(struct xk_vcpu *vc)
 	fprintf(stderr, "\n");
 }
 
+/* A guest-physical address of RAM or of the stub region, or NULL. */
+static const uint8_t *pm_gpa(const struct xk_vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (gpa < vm->ram_size && len <= vm->ram_size - gpa)
+		return vm->ram + gpa;
+	if (gpa >= vm->stub_gpa && gpa - vm->stub_gpa < vm->stub_size &&
+	    len <= vm->stub_size - (gpa - vm->stub_gpa))
+		return vm->stub + (gpa - vm->stub_gpa);
+	return NULL;
+}
+
+/* Walk va through the 4-level tables at cr3; the GPA, or ~0 (and why). */
+static uint64_t pm_walk(const struct xk_vm *vm, uint64_t cr3, uint64_t va, bool write,
+			const char **why)
+{
+	uint64_t table = cr3 & 0x000ffffffffff000ULL;
+
+	for (int level = 4; level >= 1; level--) {
+		unsigned shift = 12 + 9 * (level - 1);
+		const uint8_t *t = pm_gpa(vm, table, 4096);
+		if (!t) {
+			*why = "table outside guest memory";
+			return ~0ULL;
+		}
+		uint64_t e;
+		memcpy(&e, t + ((va >> shift) & 511) * 8, 8);
+		if (!(e & 1)) {
+			*why = level == 4 ? "L4 entry not present" : "entry not present";
+			return ~0ULL;
+		}
+		if (write && !(e & 2)) {
+			*why = "read-only";
+			return ~0ULL;
+		}
+		uint64_t addr = e & 0x000ffffffffff000ULL;
+		if (level == 1 || ((level == 2 || level == 3) && (e & 0x80))) {
+			uint64_t mask = (1ULL << shift) - 1;
+			return (addr & ~mask) | (va & mask);
+		}
+		table = addr;
+	}
+	*why = "unreachable";
+	return ~0ULL;
+}
+
+/* After a triple fault: were the tables the CPU needs to deliver an
+ * exception from the guest (IDT, GDT, TSS, stub stack, IST1) reachable and
+ * sane through the CR3 the stub last loaded?  If all of them are, the
+ * stub's state allowed delivery and the fault lies below it (the CPU, or
+ * in the KVM box the emulated SVM). */
+void xk_vcpu_check_stub_tables(struct xk_vcpu *vc)
+{
+	const struct xk_vm *vm = vc->vm;
+	const struct xk_boot_info *bi = vm->bi;
+	const uint8_t *area = vm->stub + bi->vcpu_area_off + (uint64_t)vc->id * XK_VCPU_AREA_SIZE;
+	uint64_t area_va = XK_STUB_VA + bi->vcpu_area_off + (uint64_t)vc->id * XK_VCPU_AREA_SIZE;
+	uint64_t gdt_va = XK_STUB_VA + bi->desc_off + (uint64_t)vc->id * XK_DESC_AREA_SIZE;
+	uint64_t cr3;
+	unsigned bad = 0;
+
+	memcpy(&cr3, area + XK_PCPU_CR3_OFF, 8);
+	fprintf(stderr, "  stub tables through CR3 %llx:", (unsigned long long)cr3);
+	const uint8_t *l4 = pm_gpa(vm, cr3 & ~0xfffULL, 4096);
+	if (!l4) {
+		fprintf(stderr, " CR3 outside guest memory\n");
+		return;
+	}
+	for (unsigned i = 0; i < XK_HOLE_NR_SLOTS; i++) {
+		uint64_t e;
+		memcpy(&e, l4 + (XK_HOLE_FIRST_SLOT + i) * 8, 8);
+		if (e != bi->hole_l4e[i]) {
+			fprintf(stderr, " L4[%u]=%llx (want %llx)", XK_HOLE_FIRST_SLOT + i,
+				(unsigned long long)e, (unsigned long long)bi->hole_l4e[i]);
+			bad++;
+		}
+	}
+	static const struct {
+		const char *name;
+		uint64_t off; /* from the area, or from the GDT if gdt */
+		bool gdt, write;
+	} need[] = {
+		{"IDT", XK_VCPU_IDT_OFF, false, false},
+		{"IDT end", XK_VCPU_IDT_OFF + 4095, false, false},
+		{"entry block", 0x3000, false, false},
+		{"TSS", XK_VCPU_TSS_OFF, false, false},
+		{"stack top", XK_VCPU_AREA_SIZE - 8, false, true},
+		{"IST1 top", XK_VCPU_IST1_TOP - 8, false, true},
+		{"GDT", 0, true, false},
+		{"GDT 0xe000", 0xe000, true, false},
+	};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		uint64_t va = (need[i].gdt ? gdt_va : area_va) + need[i].off;
+		const char *why = NULL;
+		uint64_t gpa = pm_walk(vm, cr3, va, need[i].write, &why);
+		if (gpa != vm->stub_gpa + (va - XK_STUB_VA)) {
+			fprintf(stderr, " %s: %s", need[i].name,
+				gpa == ~0ULL ? why : "maps the wrong frame");
+			bad++;
+		}
+	}
+	/* The gates the failing deliveries would use: #DF, #GP, #PF, the
+	 * timer and event interrupts. */
+	static const unsigned vecs[] = {8, 13, 14, XK_VEC_EVENT, XK_VEC_TIMER};
+	const uint8_t *idt = area + XK_VCPU_IDT_OFF;
+	for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++) {
+		uint64_t lo, hi;
+		memcpy(&lo, idt + 16 * vecs[i], 8);
+		memcpy(&hi, idt + 16 * vecs[i] + 8, 8);
+		uint64_t target = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ULL) | (hi << 32);
+		unsigned type = (lo >> 40) & 0xff, ist = (lo >> 32) & 7;
+		if (!(type & 0x80) || (type & 0x1f) != 0xe || target < area_va + 0x3000 ||
+		    target >= area_va + XK_VCPU_IDT_OFF || (vecs[i] == 8 && ist != 1)) {
+			fprintf(stderr, " gate %#x: %016llx %016llx", vecs[i],
+				(unsigned long long)lo, (unsigned long long)hi);
+			bad++;
+		}
+	}
+	const uint8_t *tss = area + XK_VCPU_TSS_OFF;
+	uint64_t rsp0, ist1;
+	memcpy(&rsp0, tss + 4, 8);
+	memcpy(&ist1, tss + 36, 8);
+	if (rsp0 != area_va + XK_VCPU_AREA_SIZE || ist1 != area_va + XK_VCPU_IST1_TOP) {
+		fprintf(stderr, " TSS rsp0 %llx ist1 %llx", (unsigned long long)rsp0,
+			(unsigned long long)ist1);
+		bad++;
+	}
+	const uint8_t *gdt = vm->stub + bi->desc_off + (uint64_t)vc->id * XK_DESC_AREA_SIZE;
+	uint64_t tlo, thi;
+	memcpy(&tlo, gdt + XK_TSS_SEL(vc->id), 8);
+	memcpy(&thi, gdt + XK_TSS_SEL(vc->id) + 8, 8);
+	uint64_t tbase = ((tlo >> 16) & 0xffffff) | (((tlo >> 56) & 0xff) << 24) | (thi << 32);
+	if (((tlo >> 40) & 0x9d) != 0x89 || tbase != area_va + XK_VCPU_TSS_OFF) {
+		fprintf(stderr, " TSS descriptor %016llx %016llx", (unsigned long long)tlo,
+			(unsigned long long)thi);
+		bad++;
+	}
+	fprintf(stderr, bad ? " (%u problems)\n" : " all reachable and consistent\n", bad);
+}
+
 void xk_vm_destroy(struct xk_vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)

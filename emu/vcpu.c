@@ -135,8 +135,11 @@ void *xk_vcpu_thread(void *arg)
 	for (;;) {
 		if (vm->stopping) {
 			/* A hung guest: show where each vCPU was. */
-			if (vm->exit_code == XK_EXIT_TIMEOUT)
+			if (vm->exit_code == XK_EXIT_TIMEOUT) {
 				xk_vcpu_dump(vc, "state at timeout");
+				if (vc->started)
+					xk_vcpu_check_stub_tables(vc);
+			}
 			break;
 		}
 		int rc = ioctl(vc->fd, KVM_RUN, 0);
@@ -179,8 +182,10 @@ void *xk_vcpu_thread(void *arg)
 							 ? "stub failed to start: triple fault before it "
 							   "reported in (unsupported PVM variant?)"
 							 : "stub failed to start: triple fault"));
-			if (vc->started)
+			if (vc->started) {
 				xk_vcpu_post_mortem(vc);
+				xk_vcpu_check_stub_tables(vc);
+			}
 			xk_vm_request_stop(vm, XK_EXIT_CRASH);
 			goto done;
 		case KVM_EXIT_HLT:

@@ -88,6 +88,7 @@ int xk_vcpu_create(struct xk_vm *vm, unsigned id);
 int xk_vcpu_setup_regs(struct xk_vm *vm, unsigned id);
 void xk_vcpu_dump(struct xk_vcpu *vc, const char *why);
 void xk_vcpu_post_mortem(struct xk_vcpu *vc);
+void xk_vcpu_check_stub_tables(struct xk_vcpu *vc);
 void xk_vm_destroy(struct xk_vm *vm);
 
 /* domain.c */

@@ -117,7 +117,10 @@ struct pcpu {
 	uint64_t syscall_scratch_rsp; /* 0: guest rsp saved by the trampoline */
 	uint64_t stack_top;           /* 8: top of this vCPU's stub stack */
 	uint64_t trap_target;         /* 16: stub_trap() */
-	uint64_t pad0[5];
+	/* 24: the CR3 last loaded (plat_write_cr3): the launcher's post-mortem
+	 * checks the stub's mappings through it (XK_PCPU_CR3_OFF). */
+	uint64_t cr3_loaded;
+	uint64_t pad0[4];
 	/* ---- */
 	struct vcpu v;
 	struct xk_hostcall *hc;
@@ -142,6 +145,9 @@ struct pcpu {
 #define AREA_STACK_TOP XK_VCPU_AREA_SIZE
 
 _Static_assert(sizeof(struct pcpu) <= AREA_VIF_OFF, "pcpu fits below the VIF page");
+_Static_assert(__builtin_offsetof(struct pcpu, cr3_loaded) == XK_PCPU_CR3_OFF &&
+		       AREA_IDT_OFF == XK_VCPU_IDT_OFF && AREA_IST_OFF + 0x800 == XK_VCPU_IST1_TOP,
+	       "layout the launcher's post-mortem reads (stubabi.h)");
 
 static inline volatile uint8_t *pcpu_vif(struct pcpu *pc)
 {

@@ -37,6 +37,11 @@
  * launcher also loads TR with it (KVM_SET_SREGS): PVM takes the TSS from
  * there, not from a later ltr. */
 #define XK_VCPU_TSS_OFF   0x2f80ULL
+/* Where the stub keeps the CR3 it last loaded (struct pcpu, read by the
+ * launcher's post-mortem), and its IDT and IST1 top (#DF, NMI, #MC). */
+#define XK_PCPU_CR3_OFF   0x18ULL
+#define XK_VCPU_IDT_OFF   0x6000ULL
+#define XK_VCPU_IST1_TOP  0x7800ULL
 #define XK_TSS_SEL(i)     (0xe060 + 16 * (i))
 
 /* Per-vCPU descriptor tables (boot_info.desc_off, one area per vCPU): the

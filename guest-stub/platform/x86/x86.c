@@ -139,6 +139,7 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 	}
 	pc->stack_top = area + AREA_STACK_TOP;
 	pc->trap_target = (uint64_t)stub_trap;
+	pc->cr3_loaded = plat_read_cr3();
 
 	struct dtr g = {GDT_BYTES - 1, (uint64_t)gdt}, i = {256 * 16 - 1, (uint64_t)idt};
 	__asm__ volatile("lgdt %0" ::"m"(g));
@@ -209,7 +210,10 @@ uint64_t plat_read_cr3(void)
 
 void plat_write_cr3(uint64_t cr3)
 {
-	this_pcpu()->v.nr_cr3_writes++;
+	struct pcpu *pc = this_pcpu();
+
+	pc->v.nr_cr3_writes++;
+	pc->cr3_loaded = cr3;
 	__asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
 }
 
