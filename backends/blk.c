@@ -16,6 +16,9 @@
  * Up to MAX_INFLIGHT requests are in flight at once, their grants mapped
  * (the I/O goes straight to and from the guest's pages) until they
  * complete; responses go out in completion order, as blkif allows.
+ * Completions that arrive together (one io_uring reap) are answered with
+ * one rsp_prod update and at most one notification: a completion only
+ * schedules the queue's kick, which runs once after the batch.
  * Flush and barrier requests are ordered: one waits (unconsumed work stays
  * in the ring) until every request before it has completed, then its data
  * (if any) is written, then the image is flushed, and only then is it
@@ -37,6 +40,7 @@
 #include <xen/grant_table.h>
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
+#include <event2/event.h>
 
 #include "blk.h"
 #include "blk-persist.h"
@@ -112,6 +116,7 @@ struct blkq {
 	struct blkreq *held;  /* an ordered request waiting for the others */
 	bool ordered_busy;    /* an ordered request is under way */
 	bool in_kick;
+	struct event *kick_ev; /* the kick after a batch of completions */
 };
 
 struct blk {
@@ -309,8 +314,14 @@ static void io_done(struct xk_blkio_req *r, int err)
 		rq->held = NULL;
 		issue(b, h);
 	}
-	if (!rq->in_kick && !b->disconnecting)
-		blk_kick(rq); /* answer, and go on with the ring */
+	if (!rq->in_kick && !b->disconnecting) {
+		/* Answer, and go on with the ring: once for all the
+		 * completions of this event-loop pass. */
+		if (rq->kick_ev)
+			event_active(rq->kick_ev, EV_TIMEOUT, 0);
+		else
+			blk_kick(rq);
+	}
 }
 
 /* Check the segments in b->segs[0..nseg), map them into q. */
@@ -518,6 +529,11 @@ static void blk_kick(void *arg)
 		blk->stats.notifies++;
 		xk_dev_env(blk->dev)->evtchn.notify(xk_dev_env(blk->dev)->evtchn.opaque, b->port);
 	}
+}
+
+static void deferred_kick(evutil_socket_t fd, short what, void *arg)
+{
+	blk_kick(arg);
 }
 
 /* ---- xenbus ---- */
@@ -730,8 +746,11 @@ static void blk_free(struct xk_dev *dev)
 			s->notifies, s->issued ? (double)s->inflight_sum / (double)s->issued : 0.0,
 			s->inflight_max);
 	xk_blkio_close(b->io);
-	for (unsigned i = 0; i < MAX_QUEUES; i++)
+	for (unsigned i = 0; i < MAX_QUEUES; i++) {
 		free(b->queues[i].reqs);
+		if (b->queues[i].kick_ev)
+			event_free(b->queues[i].kick_ev);
+	}
 	free(b->path);
 	free(b->vdev);
 	free(b);
@@ -832,6 +851,11 @@ struct xk_dev *xk_blk_add(struct xk_bus *bus, const struct xk_blk_config *cfg)
 			rq->reqs[j].rq = rq;
 			release(b, &rq->reqs[j]);
 		}
+		if (env->base) {
+			rq->kick_ev = event_new(env->base, -1, 0, deferred_kick, rq);
+			if (!rq->kick_ev)
+				goto fail_msg;
+		}
 	}
 
 	struct xk_blkio_config ioc = {
@@ -882,8 +906,11 @@ fail_msg:
 	fprintf(stderr, "xenkvm: out of memory\n");
 fail:
 	xk_blkio_close(b->io);
-	for (unsigned i = 0; i < MAX_QUEUES; i++)
+	for (unsigned i = 0; i < MAX_QUEUES; i++) {
 		free(b->queues[i].reqs);
+		if (b->queues[i].kick_ev)
+			event_free(b->queues[i].kick_ev);
+	}
 	free(b->path);
 	free(b->vdev);
 	free(b);

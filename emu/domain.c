@@ -367,6 +367,13 @@ int xk_domain_build(struct xk_vm *vm)
 
 	bi->magic = XK_BOOT_MAGIC;
 	bi->abi_version = XK_ABI_VERSION;
+	/* XENKVM_NO_PV_EOI: benchmarks (the EOI exits PV EOI saves). */
+	bi->features = vm->pv_eoi && !getenv("XENKVM_NO_PV_EOI") ? XK_FEAT_PV_EOI : 0;
+	if (vm->opt.verbose)
+		fprintf(stderr, "xenkvm: KVM PV EOI: %s\n",
+			bi->features & XK_FEAT_PV_EOI ? "used"
+			: vm->pv_eoi		      ? "offered, not used"
+						      : "not offered");
 	bi->platform = vm->platform;
 	bi->nr_vcpus = vm->nr_vcpus;
 	bi->domid = 1;

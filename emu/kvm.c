@@ -216,6 +216,10 @@ int xk_vcpu_create(struct xk_vm *vm, unsigned id)
 			e->ecx |= (1u << 21) | (1u << 24);
 			e->ebx = (e->ebx & 0x00ffffff) | (id << 24); /* initial APIC id */
 		}
+		/* KVM_FEATURE_PV_EOI: the stub then skips most EOI writes
+		 * (each one a VM exit on hw, a trapped wrmsr on PVM). */
+		if (e->function == 0x40000001 && (e->eax & (1u << 6)))
+			vm->pv_eoi = true;
 	}
 	if (ioctl(vc->fd, KVM_SET_CPUID2, c)) {
 		xk_err("KVM_SET_CPUID2: %s", strerror(errno));

@@ -72,6 +72,7 @@ struct xk_vm {
 	struct xk_vcpu vcpu[XK_MAX_VCPUS];
 	unsigned nr_vcpus;
 	int doorbell_fd; /* ioeventfd on XK_PORT_DOORBELL */
+	bool pv_eoi;	 /* KVM offers PV EOI (CPUID 0x40000001) */
 
 	pthread_mutex_t lock;
 	bool stopping;

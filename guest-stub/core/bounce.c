@@ -200,6 +200,9 @@ __attribute__((noreturn)) void exit_to_guest(struct pcpu *pc)
 		if (work & SOFTIRQ_TIMER)
 			timer_softirq(pc);
 	}
+	/* Events the launcher raised without an interrupt (stubabi.h). */
+	if (evtchn_host_due())
+		evtchn_drain_host();
 	deliver_upcall_if_due(pc);
 
 	r->cs = plat_hw_cs(pc, v->in_kernel, !v->in_kernel && (r->cs == 0x23));

@@ -215,9 +215,12 @@ void evtchn_send_virq(struct pcpu *pc, unsigned virq)
 		evtchn_set_pending(port);
 }
 
-/* Launcher-side sends: bits the host set in host_pending. */
+/* Launcher-side sends: bits the host set in host_pending, announced by
+ * its ANY word (stubabi.h). */
 void evtchn_drain_host(void)
 {
+	if (!__atomic_exchange_n(&dom.host_pending[XK_HP_ANY], 0, __ATOMIC_ACQ_REL))
+		return;
 	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++) {
 		if (!READ_ONCE(dom.host_pending[w]))
 			continue;
@@ -230,6 +233,28 @@ void evtchn_drain_host(void)
 				evtchn_set_pending(port);
 		}
 	}
+}
+
+bool evtchn_host_due(void)
+{
+	return READ_ONCE(dom.host_pending[XK_HP_ANY]) != 0;
+}
+
+/* About to halt: tell the launcher to interrupt us for its next event;
+ * false if one came meanwhile (drain instead of halting). */
+bool evtchn_host_idle_enter(void)
+{
+	__atomic_store_n(&dom.host_pending[XK_HP_IDLE], 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the launcher's is in notify_guest */
+	if (!evtchn_host_due())
+		return true;
+	evtchn_host_idle_exit();
+	return false;
+}
+
+void evtchn_host_idle_exit(void)
+{
+	__atomic_store_n(&dom.host_pending[XK_HP_IDLE], 0, __ATOMIC_RELAXED);
 }
 
 static int alloc_port(void)
@@ -252,10 +277,14 @@ static bool port_valid(uint32_t p)
 	return p > 0 && p < NR_PORTS;
 }
 
+/* A bit that was set already is one the launcher has not taken yet: the
+ * doorbell rung for it makes the launcher scan after our bit went in. */
 static void notify_host(uint32_t port)
 {
-	__atomic_fetch_or(&dom.notify[port / 64], 1ULL << (port % 64), __ATOMIC_RELEASE);
-	plat_doorbell(port);
+	uint64_t bit = 1ULL << (port % 64);
+
+	if (!(__atomic_fetch_or(&dom.notify[port / 64], bit, __ATOMIC_RELEASE) & bit))
+		plat_doorbell(port);
 }
 
 /* Closing one end of a loopback: the other goes back to unbound, open to

@@ -188,19 +188,22 @@ static void block_until(struct pcpu *pc, bool (*cond)(struct pcpu *))
 		plat_irq_disable();
 		uint8_t work = pc->softirq;
 		pc->softirq = 0;
-		if (work) {
+		if (work || evtchn_host_due()) {
 			plat_irq_enable();
-			if (work & SOFTIRQ_EVENT)
-				evtchn_drain_host();
+			evtchn_drain_host();
 			if (work & SOFTIRQ_TIMER)
 				timer_softirq(pc);
 			plat_irq_disable();
 		}
 		if (upcall_deliverable(v) || (cond && cond(pc)) || dom.shutting_down)
 			break;
-		if (!pc->softirq) {
+		/* Only vCPU 0 receives the launcher's interrupts (XK_HP_IDLE). */
+		bool host_idle = v->id == 0;
+		if (!pc->softirq && (!host_idle || evtchn_host_idle_enter())) {
 			v->stats.nr_halts++;
 			plat_idle();
+			if (host_idle)
+				evtchn_host_idle_exit();
 		}
 		plat_irq_enable();
 	}

@@ -35,6 +35,12 @@ bool evtchn_port_pending(unsigned port);
 /* Count of evtchn_set_pending() calls so far (SCHEDOP_poll of many ports). */
 uint64_t evtchn_raised(void);
 void evtchn_drain_host(void);
+/* host_pending's ANY word is set: evtchn_drain_host() has work. */
+bool evtchn_host_due(void);
+/* Around a halt of vCPU 0 (stubabi.h XK_HP_IDLE): enter returns false when
+ * an event is due (do not halt). */
+bool evtchn_host_idle_enter(void);
+void evtchn_host_idle_exit(void);
 void vcpu_mark_events_pending(struct vcpu *v);
 void evtchn_kick_vcpu(unsigned vcpu);
 

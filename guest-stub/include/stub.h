@@ -129,6 +129,9 @@ struct pcpu {
 	uint64_t in_stub_fault;      /* nesting guard for stub faults */
 	volatile bool irq_seen;      /* an interrupt was delivered since the last check */
 	uint64_t timer_armed;        /* TSC deadline last written (plat_arm_timer) */
+	/* KVM's PV EOI word (bit 0: KVM will do the EOI itself), when on. */
+	volatile uint64_t pv_eoi;
+	bool pv_eoi_on;
 };
 #define SOFTIRQ_EVENT 1
 #define SOFTIRQ_TIMER 2

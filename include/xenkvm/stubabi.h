@@ -64,7 +64,7 @@
 #define XK_VEC_SPURIOUS 0xff
 
 #define XK_BOOT_MAGIC   0x314f4f424b584bULL /* "XKBOO1\0" */
-#define XK_ABI_VERSION  1
+#define XK_ABI_VERSION  2 /* 2: host_pending's ANY/IDLE words */
 
 enum xk_platform {
 	XK_PLATFORM_NONE = 0,
@@ -74,6 +74,23 @@ enum xk_platform {
 
 /* Host -> stub event-channel doorbell bitmap size (ports). */
 #define XK_HOST_PORTS 4096
+
+/*
+ * The host_pending page, as uint64_t words: the XK_HOST_PORTS pending bits,
+ * then two words.  The launcher sets a port's bit, then ANY; the stub
+ * exchanges ANY with 0 before it scans the bits, and checks ANY on every
+ * return to the guest, so a busy vCPU picks events up without an
+ * interrupt.  The stub sets IDLE (vCPU 0, the MSI target) before it
+ * halts, then looks at ANY once more; the launcher sets ANY, then looks at
+ * IDLE and sends the MSI at once only for a halted (or halting) vCPU, else
+ * after a short delay if ANY is still set then (a vCPU that stays in guest
+ * user mode).  Both sides fence between their store and their load.
+ */
+/* boot_info.features */
+#define XK_FEAT_PV_EOI (1ULL << 0) /* KVM's PV EOI (MSR_KVM_PV_EOI_EN) is offered */
+
+#define XK_HP_ANY  (XK_HOST_PORTS / 64)
+#define XK_HP_IDLE (XK_HOST_PORTS / 64 + 1)
 
 /* Grant-table size: frames of shared entries (Xen's default maximum is 64;
  * 32 v1 frames = 16384 grants) and the v2 status frames that go with them
@@ -150,6 +167,7 @@ struct xk_vcpu_stats {
 	uint64_t nr_irq_timer;	  /* TSC-deadline interrupts */
 	uint64_t nr_irq_other;	  /* IPIs, spurious, unknown */
 	uint64_t nr_eois;	  /* x2APIC EOI writes */
+	uint64_t nr_pv_eois;	  /* EOIs KVM's PV EOI flag made unnecessary */
 	uint64_t nr_timer_writes; /* TSC-deadline writes */
 	uint64_t nr_halts;	  /* idle hlt */
 	uint64_t nr_blocks;	  /* SCHEDOP_block and blocking SCHEDOP_poll */

@@ -173,9 +173,23 @@ void x86_cpu_init(struct pcpu *pc, const struct x86_selectors *sel)
 
 void x86_lapic_init(void)
 {
+	struct pcpu *pc = this_pcpu();
+
 	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1ULL << 11) | (1ULL << 10));
 	wrmsr(MSR_X2APIC_SVR, 0x100 | XK_VEC_SPURIOUS);
 	wrmsr(MSR_X2APIC_LVTT, XK_VEC_TIMER | (2u << 17)); /* TSC-deadline mode */
+	/* KVM's PV EOI (Documentation/virt/kvm/x86/msr.rst, as Linux's
+	 * kvm_guest_cpu_init): KVM sets bit 0 of the word when it injects an
+	 * interrupt whose EOI it can do itself at the next exit; the EOI is
+	 * then clearing the bit, no MSR write.  The word is the vCPU's own
+	 * (in its area: U=1 on PVM, so the guest could clear it; that only
+	 * loses its own EOIs, and KVM still does them on its next exit). */
+	if (dom.bi->features & XK_FEAT_PV_EOI) {
+		pc->pv_eoi = 0;
+		wrmsr(MSR_KVM_PV_EOI_EN,
+		      ((uint64_t)&pc->pv_eoi - XK_STUB_VA + dom.bi->stub_gpa) | 1);
+		pc->pv_eoi_on = true;
+	}
 }
 
 void plat_arm_timer(uint64_t tsc)
@@ -197,7 +211,25 @@ void plat_arm_timer(uint64_t tsc)
 
 void plat_eoi(void)
 {
-	this_pcpu()->v.stats.nr_eois++;
+	struct pcpu *pc = this_pcpu();
+
+	/* The test and the clear must be ONE instruction (Linux's
+	 * kvm_guest_apic_eoi_write uses btr): at every VM exit KVM clears a
+	 * still-set flag and forgets the fast EOI (lapic.c's
+	 * pv_eoi_test_and_clr_pending), and at the next entry sets it again
+	 * only if no other interrupt is pending.  A load, an exit, then a
+	 * store would skip the EOI MSR for an EOI KVM never does: the vector
+	 * stays in service and blocks every interrupt at or below its
+	 * priority (the hangs that got this reverted once). */
+	if (pc->pv_eoi_on) {
+		bool was_set;
+		__asm__ volatile("btrq $0, %0" : "+m"(pc->pv_eoi), "=@ccc"(was_set)::"memory");
+		if (was_set) {
+			pc->v.stats.nr_pv_eois++;
+			return;
+		}
+	}
+	pc->v.stats.nr_eois++;
 	wrmsr(MSR_X2APIC_EOI, 0);
 }
 

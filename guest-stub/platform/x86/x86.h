@@ -19,6 +19,7 @@
 #define MSR_X2APIC_SVR     0x0000080f
 #define MSR_X2APIC_LVTT    0x00000832
 #define MSR_X2APIC_ICR     0x00000830
+#define MSR_KVM_PV_EOI_EN  0x4b564d04 /* Linux's arch/x86/include/uapi/asm/kvm_para.h */
 
 static inline uint64_t rdmsr(uint32_t msr)
 {

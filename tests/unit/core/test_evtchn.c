@@ -86,6 +86,14 @@ static struct evtchn_status status(unsigned port)
 	return st;
 }
 
+/* What the launcher does (stubabi.h): the bits, then ANY; then the drain
+ * the stub does on its way back to the guest. */
+static void host_drain(void)
+{
+	dom.host_pending[XK_HP_ANY] = 1;
+	evtchn_drain_host();
+}
+
 static void test_prebound_host_ports(void **state)
 {
 	struct evtchn_status st = status(FAKE_CONSOLE_PORT);
@@ -354,7 +362,7 @@ static void test_drain_host_interdomain_only(void **state)
 
 	dom.host_pending[0] = (1ULL << FAKE_CONSOLE_PORT) | (1ULL << ipi) | (1ULL << 40);
 	dom.host_pending[63] = 1ULL << 63; /* port 4095: free */
-	evtchn_drain_host();
+	host_drain();
 	assert_true(pending(FAKE_CONSOLE_PORT));
 	assert_false(pending(FAKE_STORE_PORT));
 	assert_false(pending(ipi)); /* the host cannot fake local events */
@@ -364,6 +372,51 @@ static void test_drain_host_interdomain_only(void **state)
 	/* The bitmap was consumed. */
 	for (unsigned w = 0; w < XK_HOST_PORTS / 64; w++)
 		assert_int_equal(dom.host_pending[w], 0);
+}
+
+/* Bits without ANY are not looked at (the launcher sets ANY after them);
+ * a drain consumes ANY. */
+static void test_drain_host_needs_any(void **state)
+{
+	dom.host_pending[0] = 1ULL << FAKE_CONSOLE_PORT;
+	assert_false(evtchn_host_due());
+	evtchn_drain_host();
+	assert_false(pending(FAKE_CONSOLE_PORT));
+	dom.host_pending[XK_HP_ANY] = 1;
+	assert_true(evtchn_host_due());
+	evtchn_drain_host();
+	assert_true(pending(FAKE_CONSOLE_PORT));
+	assert_int_equal(dom.host_pending[XK_HP_ANY], 0);
+	assert_int_equal(dom.host_pending[0], 0);
+	assert_false(evtchn_host_due());
+}
+
+/* Halting: IDLE is set for the launcher unless an event is due already. */
+static void test_host_idle(void **state)
+{
+	assert_true(evtchn_host_idle_enter());
+	assert_int_equal(dom.host_pending[XK_HP_IDLE], 1);
+	evtchn_host_idle_exit();
+	assert_int_equal(dom.host_pending[XK_HP_IDLE], 0);
+	dom.host_pending[0] = 1ULL << FAKE_STORE_PORT;
+	dom.host_pending[XK_HP_ANY] = 1;
+	assert_false(evtchn_host_idle_enter());
+	assert_int_equal(dom.host_pending[XK_HP_IDLE], 0);
+	assert_int_equal(dom.host_pending[XK_HP_ANY], 1); /* left for the drain */
+}
+
+/* A second send before the launcher took the first bit rings no doorbell:
+ * the launcher's scan for the first one sees both. */
+static void test_send_doorbell_once_per_scan(void **state)
+{
+	assert_int_equal(send(FAKE_STORE_PORT), 0);
+	assert_int_equal(send(FAKE_STORE_PORT), 0);
+	assert_int_equal(fake.doorbell_calls, 1);
+	assert_int_equal(send(FAKE_CONSOLE_PORT), 0); /* another port: its own */
+	assert_int_equal(fake.doorbell_calls, 2);
+	dom.notify[0] = 0; /* the launcher's exchange */
+	assert_int_equal(send(FAKE_STORE_PORT), 0);
+	assert_int_equal(fake.doorbell_calls, 3);
 }
 
 /* A frontend's port (alloc_unbound for domain 0, written to xenstore):
@@ -377,7 +430,7 @@ static void test_frontend_port_to_host_and_close(void **state)
 	assert_int_equal(evop(EVTCHNOP_alloc_unbound, &self), 0);
 	dom.host_pending[a.port / 64] |= 1ULL << (a.port % 64);
 	dom.host_pending[self.port / 64] |= 1ULL << (self.port % 64);
-	evtchn_drain_host();
+	host_drain();
 	assert_true(pending(a.port));
 	assert_false(pending(self.port)); /* not the host's to raise */
 	assert_int_equal(vi(0)->evtchn_upcall_pending, 1);
@@ -392,7 +445,7 @@ static void test_frontend_port_to_host_and_close(void **state)
 	assert_int_equal(send(a.port), -EINVAL);
 	assert_int_equal(fake.doorbell_calls, 1);
 	dom.host_pending[a.port / 64] |= 1ULL << (a.port % 64);
-	evtchn_drain_host();
+	host_drain();
 	assert_false(pending(a.port));
 	assert_int_equal(vi(0)->evtchn_upcall_pending, 0);
 	/* The port is reused by the next allocation. */
@@ -405,7 +458,7 @@ static void test_drain_host_masked(void **state)
 {
 	mask(FAKE_STORE_PORT, true);
 	dom.host_pending[0] = 1ULL << FAKE_STORE_PORT;
-	evtchn_drain_host();
+	host_drain();
 	assert_true(pending(FAKE_STORE_PORT));
 	assert_int_equal(vi(0)->evtchn_upcall_pending, 0);
 	assert_int_equal(unmask(FAKE_STORE_PORT), 0);
@@ -494,7 +547,7 @@ static void test_interdomain_loopback(void **state)
 
 	/* The host cannot raise loopback ports. */
 	dom.host_pending[0] = (1ULL << a) | (1ULL << b);
-	evtchn_drain_host();
+	host_drain();
 	assert_false(pending(a));
 	assert_false(pending(b));
 
@@ -674,6 +727,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_interdomain_loopback, setup),
     cmocka_unit_test_setup(test_interdomain_bad, setup),
     cmocka_unit_test_setup(test_reset, setup),
+    cmocka_unit_test_setup(test_drain_host_needs_any, setup),
+    cmocka_unit_test_setup(test_host_idle, setup),
+    cmocka_unit_test_setup(test_send_doorbell_once_per_scan, setup),
 };
 
 static const struct CMUnitTest bugs[] = {

@@ -367,6 +367,7 @@ static long sched(uint64_t cmd, void *arg)
 static void raise_console_event(unsigned call)
 {
 	dom.host_pending[0] |= 1ULL << FAKE_CONSOLE_PORT;
+	dom.host_pending[XK_HP_ANY] = 1;
 	pc0()->softirq |= SOFTIRQ_EVENT; /* what the XK_VEC_EVENT handler does */
 }
 
@@ -413,6 +414,40 @@ static void test_block_wakes_on_host_event(void **state)
 	assert_int_equal(pc0()->softirq, 0);
 }
 
+/* The launcher's side of a halt (stubabi.h XK_HP_IDLE): IDLE is set while
+ * the vCPU halts, so the launcher interrupts it; cleared once awake. */
+static unsigned idle_seen;
+
+static void raise_console_event_check_idle(unsigned call)
+{
+	idle_seen = (unsigned)dom.host_pending[XK_HP_IDLE];
+	raise_console_event(call);
+}
+
+static void test_block_sets_idle_for_the_launcher(void **state)
+{
+	fake.idle_hook = raise_console_event_check_idle;
+	assert_int_equal(sched(SCHEDOP_block, NULL), 0);
+	assert_int_equal(fake.idle_calls, 1);
+	assert_int_equal(idle_seen, 1);
+	assert_int_equal(dom.host_pending[XK_HP_IDLE], 0);
+	assert_true(evtchn_port_pending(FAKE_CONSOLE_PORT));
+}
+
+/* An event the launcher raised without an interrupt (ANY set, no softirq)
+ * is found before halting: no halt at all. */
+static void test_block_event_without_interrupt(void **state)
+{
+	dom.host_pending[0] = 1ULL << FAKE_CONSOLE_PORT;
+	dom.host_pending[XK_HP_ANY] = 1;
+	assert_int_equal(sched(SCHEDOP_block, NULL), 0);
+	assert_int_equal(fake.idle_calls, 0);
+	assert_true(evtchn_port_pending(FAKE_CONSOLE_PORT));
+	assert_int_equal(pc0()->v.vi->evtchn_upcall_pending, 1);
+	assert_int_equal(dom.host_pending[XK_HP_ANY], 0);
+	assert_int_equal(dom.host_pending[XK_HP_IDLE], 0);
+}
+
 static void test_block_wakes_on_timer(void **state)
 {
 	unsigned port = bind_timer_virq();
@@ -446,6 +481,7 @@ static void test_block_masked_timer_keeps_sleeping(void **state)
 static void test_yield_drains_host(void **state)
 {
 	dom.host_pending[0] = 1ULL << FAKE_STORE_PORT;
+	dom.host_pending[XK_HP_ANY] = 1;
 	assert_int_equal(sched(SCHEDOP_yield, NULL), 0);
 	assert_true(evtchn_port_pending(FAKE_STORE_PORT));
 	assert_int_equal(dom.host_pending[0], 0);
@@ -562,6 +598,7 @@ static void test_poll_many_ports_wakes_on_any_event(void **state)
 	p.timeout = system_time_ns() + 2000000;
 	fake.idle_hook = fire_armed_timer;
 	dom.host_pending[0] = 1ULL << FAKE_CONSOLE_PORT;
+	dom.host_pending[XK_HP_ANY] = 1;
 	pc0()->softirq |= SOFTIRQ_EVENT;
 	assert_int_equal(sched(SCHEDOP_poll, &p), 0);
 	assert_int_equal(fake.idle_calls, 1);
@@ -670,6 +707,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_vcpuop_singleshot, setup),
     cmocka_unit_test_setup(test_block_returns_on_pending_upcall, setup),
     cmocka_unit_test_setup(test_block_wakes_on_host_event, setup),
+    cmocka_unit_test_setup(test_block_sets_idle_for_the_launcher, setup),
+    cmocka_unit_test_setup(test_block_event_without_interrupt, setup),
     cmocka_unit_test_setup(test_block_wakes_on_timer, setup),
     cmocka_unit_test_setup(test_block_masked_timer_keeps_sleeping, setup),
     cmocka_unit_test_setup(test_yield_drains_host, setup),

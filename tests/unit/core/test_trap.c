@@ -314,11 +314,30 @@ static void test_host_event_interrupt_to_upcall(void **state)
 
 	v->event_cb = H(0xe0);
 	dom.host_pending[0] = 1ULL << FAKE_CONSOLE_PORT;
+	dom.host_pending[XK_HP_ANY] = 1;
 	assert_int_equal(trap(XK_VEC_EVENT, 0), FAKE_ESC_ENTER);
 	assert_int_equal(fake.eoi_calls, 1);
 	assert_true(evtchn_port_pending(FAKE_CONSOLE_PORT));
 	assert_int_equal(r->rip, H(0xe0));
 	assert_int_equal(fake_pc(0)->softirq, 0);
+}
+
+/* A host event the launcher raised without an MSI (the vCPU was running)
+ * is delivered on the next return to the guest, here a hypercall's. */
+static void test_host_event_without_interrupt(void **state)
+{
+	struct vcpu *v = v0();
+
+	v->event_cb = H(0xe0);
+	dom.host_pending[0] = 1ULL << FAKE_CONSOLE_PORT;
+	dom.host_pending[XK_HP_ANY] = 1;
+	r->rax = __HYPERVISOR_xen_version;
+	r->rdi = XENVER_version;
+	assert_int_equal(trap(ENTRY_SYSCALL, 0), FAKE_ESC_ENTER);
+	assert_int_equal(fake.eoi_calls, 0);
+	assert_true(evtchn_port_pending(FAKE_CONSOLE_PORT));
+	assert_int_equal(dom.host_pending[XK_HP_ANY], 0);
+	assert_int_equal(r->rip, H(0xe0));
 }
 
 static void test_timer_interrupt_from_guest(void **state)
@@ -530,6 +549,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_gp_emulation_kernel_only, setup),
     cmocka_unit_test_setup(test_ud_forced_emulation_and_bug, setup),
     cmocka_unit_test_setup(test_upcall_on_exit, setup),
+    cmocka_unit_test_setup(test_host_event_without_interrupt, setup),
     cmocka_unit_test_setup(test_host_event_interrupt_to_upcall, setup),
     cmocka_unit_test_setup(test_timer_interrupt_from_guest, setup),
     cmocka_unit_test_setup(test_syscall_from_user, setup),
