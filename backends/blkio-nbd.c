@@ -15,11 +15,15 @@
  * qcow2 metadata included.  Its stderr goes to an unnamed file, read back
  * for a one-line error when the image cannot be served.
  *
- * Requests are served synchronously from the launcher's loop: the segments
- * of one request (merged where the guest pages are adjacent in memory) are
- * sent as pipelined NBD commands, then awaited.  Flush is NBD_CMD_FLUSH
+ * Requests are asynchronous: submit() sends a request's NBD commands (its
+ * segments, merged where the guest pages are adjacent in memory) and
+ * returns; the launcher's event loop watches the socket and a request's
+ * done() runs when its last command is answered, so a slow qcow2 read
+ * holds up neither the other requests nor the other devices.  Without an
+ * event loop a request completes inside submit().  Flush is NBD_CMD_FLUSH
  * (qemu-nbd runs with cache=writeback: it flushes the image and its host
- * file), discard is NBD_CMD_TRIM when the export supports it.
+ * file), issued by blk.c only after what it covers completed; discard is
+ * NBD_CMD_TRIM when the export supports it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <event2/event.h>
 #include <libnbd.h>
 
 #include "blkio.h"
@@ -47,7 +52,11 @@ struct nbd_io {
 	pid_t pid;
 	int errfd; /* the helper's stderr */
 	bool can_flush, can_trim;
-	int64_t cookies[256];
+	bool dead;		 /* the connection to the helper is gone */
+	char name[32];		 /* the vdev, for messages */
+	struct event *rev, *wev; /* NULL: no event loop, requests complete in submit() */
+	struct nbd_slot *tab;	 /* the commands in flight, by cookie & mask */
+	unsigned mask;
 };
 
 /* ---- the helper process ---- */
@@ -242,39 +251,175 @@ fail:
 
 /* ---- I/O ---- */
 
+/*
+ * A request becomes one or more NBD commands (segments adjacent in guest
+ * memory merged, trims in chunks); it is done when the last of them is.
+ * Commands are found again by their libnbd cookie, through a table indexed
+ * by cookie & mask: cookies count up per handle, so the in-flight ones
+ * rarely collide, and a collision doubles the table.  Completions are
+ * collected after libnbd ran (never from its callbacks: a request's done()
+ * may submit the next one).
+ */
+struct nbd_pend {
+	struct xk_blkio_req *r;
+	unsigned left; /* commands not yet completed */
+	int err;       /* the first error */
+	bool issuing;  /* more commands may follow */
+};
+
+struct nbd_slot {
+	int64_t cookie; /* 0: free */
+	struct nbd_pend *p;
+};
+
 static int nbd_err(void)
 {
 	int e = nbd_get_errno();
 	return e ? -e : -EIO;
 }
 
-/* Await every cookie; 0 if all succeeded. */
-static int await(struct nbd_io *n, unsigned count)
+static void finish(struct nbd_io *n, struct nbd_pend *p)
 {
-	int rc = 0;
+	struct xk_blkio_req *r = p->r;
+	int err = p->err;
 
-	while (nbd_aio_in_flight(n->h) > 0) {
-		if (nbd_poll(n->h, -1) < 0) {
-			rc = nbd_err();
-			break;
-		}
-	}
-	for (unsigned i = 0; i < count; i++) {
-		int c = nbd_aio_command_completed(n->h, (uint64_t)n->cookies[i]);
-		if (c < 0 && !rc)
-			rc = nbd_err();
-		else if (c == 0 && !rc)
-			rc = -EIO;
-	}
-	return rc;
+	free(p);
+	n->io.inflight--;
+	r->done(r, err);
 }
 
-static int nbd_rw(struct nbd_io *n, struct xk_blkio_req *r)
+static bool slot_put(struct nbd_slot *tab, unsigned mask, int64_t cookie, struct nbd_pend *p)
 {
+	struct nbd_slot *s = &tab[(uint64_t)cookie & mask];
+
+	if (s->cookie)
+		return false;
+	*s = (struct nbd_slot){cookie, p};
+	return true;
+}
+
+/* Remember cookie for p; false (nothing changed) without memory. */
+static bool track(struct nbd_io *n, int64_t cookie, struct nbd_pend *p)
+{
+	while (!n->tab || !slot_put(n->tab, n->mask, cookie, p)) {
+		unsigned size = n->tab ? 2 * (n->mask + 1) : 256;
+		struct nbd_slot *t;
+	again:
+		t = calloc(size, sizeof(*t));
+		if (!t || size > (1u << 24)) {
+			free(t);
+			return false;
+		}
+		for (unsigned i = 0; n->tab && i <= n->mask; i++)
+			if (n->tab[i].cookie &&
+			    !slot_put(t, size - 1, n->tab[i].cookie, n->tab[i].p)) {
+				free(t);
+				size *= 2;
+				goto again;
+			}
+		free(n->tab);
+		n->tab = t;
+		n->mask = size - 1;
+	}
+	return true;
+}
+
+/* Every command retired since the last call: account it to its request. */
+static void collect(struct nbd_io *n)
+{
+	int64_t c;
+
+	while ((c = nbd_aio_peek_command_completed(n->h)) > 0) {
+		int ok = nbd_aio_command_completed(n->h, (uint64_t)c);
+		int err = ok == 1 ? 0 : nbd_err();
+		struct nbd_slot *s = &n->tab[(uint64_t)c & n->mask];
+		if (s->cookie != c) /* cannot happen: every cookie is tracked */
+			continue;
+		struct nbd_pend *p = s->p;
+		*s = (struct nbd_slot){0, NULL};
+		if (err && !p->err)
+			p->err = err;
+		if (--p->left == 0 && !p->issuing)
+			finish(n, p);
+	}
+}
+
+/* The connection is gone: every request in flight fails. */
+static void fail_all(struct nbd_io *n)
+{
+	for (unsigned i = 0; n->tab && i <= n->mask; i++) {
+		struct nbd_slot *s = &n->tab[i];
+		if (!s->cookie)
+			continue;
+		struct nbd_pend *p = s->p;
+		*s = (struct nbd_slot){0, NULL};
+		if (!p->err)
+			p->err = -EIO;
+		if (--p->left == 0 && !p->issuing)
+			finish(n, p);
+	}
+}
+
+/* Watch for writability only while libnbd has something to send. */
+static void update_events(struct nbd_io *n)
+{
+	if (!n->wev)
+		return;
+	if (nbd_aio_get_direction(n->h) & LIBNBD_AIO_DIRECTION_WRITE)
+		event_add(n->wev, NULL);
+	else
+		event_del(n->wev);
+}
+
+static void after_notify(struct nbd_io *n, int rc)
+{
+	collect(n);
+	if (rc < 0 || nbd_aio_is_dead(n->h) || nbd_aio_is_closed(n->h)) {
+		if (!n->dead)
+			fprintf(stderr, "xenkvm: --disk %s: lost qemu-nbd: %s\n", n->name,
+				nbd_get_error() ? nbd_get_error() : "connection closed");
+		n->dead = true;
+		fail_all(n);
+	}
+	update_events(n);
+}
+
+static void on_nbd_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct nbd_io *n = arg;
+
+	after_notify(n, nbd_aio_notify_read(n->h));
+}
+
+static void on_nbd_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct nbd_io *n = arg;
+
+	after_notify(n, nbd_aio_notify_write(n->h));
+}
+
+/* One command of p: its cookie, or a negative errno. */
+static int issue(struct nbd_io *n, struct nbd_pend *p, int64_t cookie)
+{
+	if (cookie < 0)
+		return nbd_err();
+	if (!track(n, cookie, p)) {
+		/* Out of memory: wait for this command here rather than lose
+		 * track of the guest pages it uses. */
+		while (!nbd_aio_command_completed(n->h, (uint64_t)cookie))
+			if (nbd_poll(n->h, -1) < 0)
+				return nbd_err();
+		return 0;
+	}
+	p->left++;
+	return 0;
+}
+
+static int nbd_rw(struct nbd_io *n, struct nbd_pend *p)
+{
+	struct xk_blkio_req *r = p->r;
 	bool write = r->op == XK_BLKIO_WRITE;
 	uint64_t off = r->off;
-	unsigned count = 0;
-	int rc = 0;
 
 	for (unsigned i = 0; i < r->niov;) {
 		uint8_t *base = r->iov[i].iov_base;
@@ -286,49 +431,78 @@ static int nbd_rw(struct nbd_io *n, struct xk_blkio_req *r)
 			len += r->iov[i].iov_len;
 		int64_t c = write ? nbd_aio_pwrite(n->h, base, len, off, NBD_NULL_COMPLETION, 0)
 				  : nbd_aio_pread(n->h, base, len, off, NBD_NULL_COMPLETION, 0);
-		if (c < 0) {
-			rc = nbd_err();
-			break;
-		}
-		n->cookies[count++] = c;
+		int rc = issue(n, p, c);
+		if (rc)
+			return rc;
 		off += len;
 	}
-	int rc2 = await(n, count);
-	return rc ? rc : rc2;
+	return 0;
+}
+
+static int nbd_start(struct nbd_io *n, struct nbd_pend *p)
+{
+	struct xk_blkio_req *r = p->r;
+
+	if (n->dead)
+		return -EIO;
+	switch (r->op) {
+	case XK_BLKIO_READ:
+	case XK_BLKIO_WRITE:
+		return nbd_rw(n, p);
+	case XK_BLKIO_FLUSH:
+		/* blk.c issues a flush only once what it covers completed. */
+		return n->can_flush ? issue(n, p, nbd_aio_flush(n->h, NBD_NULL_COMPLETION, 0)) : 0;
+	case XK_BLKIO_DISCARD:
+		if (!n->can_trim)
+			return -EOPNOTSUPP;
+		for (uint64_t done = 0; done < r->len;) {
+			uint64_t len = r->len - done > TRIM_CHUNK ? TRIM_CHUNK : r->len - done;
+			int rc = issue(
+			    n, p, nbd_aio_trim(n->h, len, r->off + done, NBD_NULL_COMPLETION, 0));
+			if (rc)
+				return rc;
+			done += len;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static void nbd_drain(struct xk_blkio *io)
+{
+	struct nbd_io *n = (struct nbd_io *)io;
+
+	while (io->inflight && !n->dead) {
+		int rc = nbd_poll(n->h, -1);
+		after_notify(n, rc < 0 ? rc : 0);
+	}
 }
 
 static void nbd_submit(struct xk_blkio *io, struct xk_blkio_req *r)
 {
 	struct nbd_io *n = (struct nbd_io *)io;
-	int rc = 0;
+	struct nbd_pend *p = calloc(1, sizeof(*p));
 
-	switch (r->op) {
-	case XK_BLKIO_READ:
-	case XK_BLKIO_WRITE:
-		rc = nbd_rw(n, r);
-		break;
-	case XK_BLKIO_FLUSH:
-		if (n->can_flush && nbd_flush(n->h, 0))
-			rc = nbd_err();
-		break;
-	case XK_BLKIO_DISCARD:
-		if (!n->can_trim) {
-			rc = -EOPNOTSUPP;
-			break;
-		}
-		for (uint64_t done = 0; done < r->len && !rc;) {
-			uint64_t len = r->len - done > TRIM_CHUNK ? TRIM_CHUNK : r->len - done;
-			if (nbd_trim(n->h, len, r->off + done, 0))
-				rc = nbd_err();
-			done += len;
-		}
-		break;
+	if (!p) {
+		r->done(r, -ENOMEM);
+		return;
 	}
-	r->done(r, rc);
-}
-
-static void nbd_drain(struct xk_blkio *io)
-{
+	p->r = r;
+	p->issuing = true;
+	io->inflight++;
+	int rc = nbd_start(n, p);
+	if (rc && !p->err)
+		p->err = rc;
+	p->issuing = false;
+	if (!p->left) {
+		finish(n, p);
+		return;
+	}
+	/* Without an event loop (unit tests, tools): complete it here. */
+	if (!n->rev)
+		nbd_drain(io);
+	else
+		update_events(n);
 }
 
 static void nbd_io_close(struct xk_blkio *io)
@@ -336,14 +510,20 @@ static void nbd_io_close(struct xk_blkio *io)
 	struct nbd_io *n = (struct nbd_io *)io;
 
 	if (n->h) {
+		nbd_drain(io);
 		/* NBD_CMD_DISC: the helper closes the image and exits. */
 		nbd_shutdown(n->h, 0);
 		nbd_close(n->h);
 	}
+	if (n->rev)
+		event_free(n->rev);
+	if (n->wev)
+		event_free(n->wev);
 	if (n->pid > 0)
 		reap_helper(n->pid, 30000);
 	if (n->errfd >= 0)
 		close(n->errfd);
+	free(n->tab);
 	free(n);
 }
 
@@ -352,6 +532,20 @@ static const struct xk_blkio_ops nbd_ops = {
     .drain = nbd_drain,
     .close = nbd_io_close,
 };
+
+/* Completions through the launcher's event loop. */
+static int watch(struct nbd_io *n, struct event_base *base)
+{
+	int fd = nbd_aio_get_fd(n->h);
+
+	if (fd < 0)
+		return -1;
+	n->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_nbd_read, n);
+	n->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_nbd_write, n);
+	if (!n->rev || !n->wev || event_add(n->rev, NULL))
+		return -1;
+	return 0;
+}
 
 struct xk_blkio *xk_blkio_nbd_open(const struct xk_blkio_config *cfg)
 {
@@ -362,6 +556,7 @@ struct xk_blkio *xk_blkio_nbd_open(const struct xk_blkio_config *cfg)
 		return NULL;
 	}
 	n->errfd = -1;
+	snprintf(n->name, sizeof(n->name), "%s", cfg->name);
 	n->io.ops = &nbd_ops;
 	n->io.kind = "nbd";
 	/* qemu-nbd opens the image itself: check it first for a clear
@@ -411,6 +606,10 @@ struct xk_blkio *xk_blkio_nbd_open(const struct xk_blkio_config *cfg)
 	n->can_flush = nbd_can_flush(n->h) == 1;
 	n->can_trim = !cfg->readonly && nbd_can_trim(n->h) == 1;
 	n->io.can_discard = n->can_trim;
+	if (cfg->base && watch(n, cfg->base)) {
+		fprintf(stderr, "xenkvm: --disk %s: cannot watch qemu-nbd's socket\n", cfg->name);
+		goto fail;
+	}
 	if (cfg->verbose)
 		fprintf(stderr,
 			"xenkvm: --disk %s: %s served by qemu-nbd (pid %d) as %s, %lld bytes%s%s\n",
