@@ -125,6 +125,7 @@ static void child(int lfd, int errfd, int statusfd, char **argv)
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL); /* the launcher ignores it; exec keeps that */
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

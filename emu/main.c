@@ -514,6 +514,11 @@ out:
 
 int main(int argc, char **argv)
 {
+	/* A write to a socket or pipe whose reader left must be an EPIPE its
+	 * caller handles, not the launcher's death: libslirp send()s to host
+	 * sockets without MSG_NOSIGNAL (an iperf3 server closing its data
+	 * connection killed the guest's launcher; QEMU ignores SIGPIPE too). */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return XK_EXIT_ERROR;
