@@ -18,7 +18,10 @@
  * complete; responses go out in completion order, as blkif allows.
  * Completions that arrive together (one io_uring reap) are answered with
  * one rsp_prod update and at most one notification: a completion only
- * schedules the queue's kick, which runs once after the batch.
+ * schedules the queue's kick, which runs once after the batch.  While a
+ * queue is busy (BUSY_INFLIGHT) that kick is also how new requests are
+ * found: the queue does not ask the frontend to notify it, as virtio's
+ * used-event suppression does while a device works.
  * Flush and barrier requests are ordered: one waits (unconsumed work stays
  * in the ring) until every request before it has completed, then its data
  * (if any) is written, then the image is flushed, and only then is it
@@ -55,6 +58,11 @@
 #define MAX_INDIRECT_SEGS 256
 #define SEGS_PER_IND_PAGE (PAGE / sizeof(struct blkif_request_segment))
 #define MAX_INFLIGHT	  64 /* per queue */
+/* A queue with this many requests in flight asks for no notification of
+ * new ones: a completion comes back to the ring soon and finds them.
+ * Four keeps the wait for that completion a fraction of one I/O's
+ * latency, and the device busy meanwhile. */
+#define BUSY_INFLIGHT 4
 #define MAX_QUEUES	  16
 #define DEFAULT_QUEUES	  4
 
@@ -518,6 +526,13 @@ static void blk_kick(void *arg)
 			notify = true;
 		if (blocked)
 			break;
+		if (b->outstanding >= BUSY_INFLIGHT) {
+			/* Leave req_event behind: the frontend's next push
+			 * sends no event (one VM exit and one launcher wake-up
+			 * less); the next completion's kick reads the ring. */
+			blk->stats.unarmed++;
+			break;
+		}
 		/* RING_FINAL_CHECK_FOR_REQUESTS */
 		__atomic_store_n(hdr_field(b, REQ_EVENT), b->req_cons + 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -738,11 +753,12 @@ static void blk_free(struct xk_dev *dev)
 	if (xk_dev_env(dev)->verbose)
 		fprintf(stderr,
 			"xenkvm: %s: %" PRIu64 " requests (%" PRIu64 " reads, %" PRIu64
-			" writes, %" PRIu64 " flushes), %" PRIu64 " ring scans, %" PRIu64
-			" response pushes, %" PRIu64
+			" writes, %" PRIu64 " flushes), %" PRIu64 " ring scans (%" PRIu64
+			" left unarmed), %" PRIu64 " response pushes, %" PRIu64
 			" notifications; in flight at issue: mean %.1f, "
 			"max %" PRIu64 "\n",
-			b->vdev, s->reqs, s->reads, s->writes, s->flushes, s->kicks, s->rsp_pushes,
+			b->vdev, s->reqs, s->reads, s->writes, s->flushes, s->kicks, s->unarmed,
+			s->rsp_pushes,
 			s->notifies, s->issued ? (double)s->inflight_sum / (double)s->issued : 0.0,
 			s->inflight_max);
 	xk_blkio_close(b->io);

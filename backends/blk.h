@@ -42,6 +42,7 @@ struct xk_blk_stats {
 	uint64_t sectors_read, sectors_written;
 	/* The ring and notification paths (docs/performance.md, I/O). */
 	uint64_t kicks;		 /* ring scans (guest notifications and completions) */
+	uint64_t unarmed;	 /* scans that left req_event behind (busy queue) */
 	uint64_t rsp_pushes;	 /* rsp_prod updates */
 	uint64_t notifies;	 /* event-channel notifications to the frontend */
 	uint64_t issued;	 /* requests handed to the I/O backend */

@@ -495,6 +495,59 @@ static void test_all_in_flight(void **state)
 	}
 }
 
+/* A busy queue asks for no notification: requests pushed while four or
+ * more are in flight send no event, and the completions' kicks find them;
+ * once the queue is idle the frontend is asked again. */
+static void test_busy_queue_unarmed(void **state)
+{
+	int notify;
+
+	fe_connect(0);
+	for (unsigned i = 0; i < 8; i++) {
+		struct blkif_request r = rw(BLKIF_OP_READ, 8 * i, 1, DATA_REF + i);
+		r.id = i;
+		push(&r);
+	}
+	kick_nowait();
+	for (unsigned i = 8; i < 12; i++) {
+		struct blkif_request r = rw(BLKIF_OP_READ, 8 * i, 1, DATA_REF + i);
+		r.id = i;
+		memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), &r, sizeof(r));
+		fr.req_prod_pvt++;
+	}
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&fr, notify);
+	/* Synchronous I/O completes inside the kick: never busy. */
+	assert_int_equal(notify, mode == M_SYNC);
+	if (mode == M_SYNC)
+		kick_nowait();
+	settle();
+	unsigned seen = 0;
+	for (unsigned i = 0; i < 12; i++) {
+		struct blkif_response rsp = pop();
+		assert_int_equal(rsp.status, BLKIF_RSP_OKAY);
+		assert_in_range(rsp.id, 0, 11);
+		seen |= 1u << rsp.id;
+	}
+	assert_int_equal(seen, 0xfff);
+	assert_false(RING_HAS_UNCONSUMED_RESPONSES(&fr));
+	for (unsigned i = 0; i < 12; i++) {
+		uint8_t want[4096];
+		for (unsigned k = 0; k < 4096; k++)
+			want[k] = pattern(8 * i * 512 + k);
+		assert_memory_equal(fk.pages[DATA_REF + i], want, 4096);
+	}
+	if (mode != M_SYNC)
+		assert_true(xk_blk_stats(dev)->unarmed > 0);
+	/* Idle again: the next request is notified. */
+	struct blkif_request r = rw(BLKIF_OP_READ, 0, 1, DATA_REF);
+	memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), &r, sizeof(r));
+	fr.req_prod_pvt++;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&fr, notify);
+	assert_true(notify);
+	kick();
+	assert_int_equal(pop().status, BLKIF_RSP_OKAY);
+}
+
 /* The frontend closes with requests in flight: they complete (the data is
  * written) before their grants and the ring are given back. */
 static void test_disconnect_in_flight(void **state)
@@ -769,6 +822,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_flush_orders_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_grants_held_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_all_in_flight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_queue_unarmed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disconnect_in_flight, setup, teardown),
 	};
 	const struct CMUnitTest nbd[] = {
