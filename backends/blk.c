@@ -62,9 +62,9 @@
  * new ones: a completion comes back to the ring soon and finds them.
  * Four keeps the wait for that completion a fraction of one I/O's
  * latency, and the device busy meanwhile. */
-#define BUSY_INFLIGHT 4
-#define MAX_QUEUES	  16
-#define DEFAULT_QUEUES	  4
+#define BUSY_INFLIGHT  4
+#define MAX_QUEUES     16
+#define DEFAULT_QUEUES 4
 
 _Static_assert(sizeof(struct blkif_request) == 112, "blkif request (x86_64 ABI)");
 /* A persistent grant's 16-bit count of requests holding it: a guest may
@@ -758,8 +758,8 @@ static void blk_free(struct xk_dev *dev)
 			" notifications; in flight at issue: mean %.1f, "
 			"max %" PRIu64 "\n",
 			b->vdev, s->reqs, s->reads, s->writes, s->flushes, s->kicks, s->unarmed,
-			s->rsp_pushes,
-			s->notifies, s->issued ? (double)s->inflight_sum / (double)s->issued : 0.0,
+			s->rsp_pushes, s->notifies,
+			s->issued ? (double)s->inflight_sum / (double)s->issued : 0.0,
 			s->inflight_max);
 	xk_blkio_close(b->io);
 	for (unsigned i = 0; i < MAX_QUEUES; i++) {
