@@ -174,6 +174,7 @@ struct xk_vcpu_stats {
 	uint64_t nr_doorbells;	  /* doorbell port writes to the launcher */
 	uint64_t nr_upcalls;	  /* event upcall frames built */
 	uint64_t nr_hc_op[48];	  /* hypercalls by number (multicall entries too) */
+	uint64_t nr_timer_kept;	  /* later deadlines not written (plat_arm_timer) */
 };
 
 _Static_assert(sizeof(struct xk_boot_info) <= 4096, "boot info fits a page");

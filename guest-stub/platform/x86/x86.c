@@ -200,8 +200,18 @@ void plat_arm_timer(uint64_t tsc)
 	/* Each write is a VM exit on hw and a trapped wrmsr on PVM.  Disarming
 	 * a deadline that has passed is not needed (the LAPIC disarms itself
 	 * when it fires; at worst it still fires once, which timer_softirq
-	 * ignores): one exit less per guest timer tick.  Re-arming is always
-	 * written: an early-fired deadline must be armed again. */
+	 * ignores): one exit less per guest timer tick.
+	 * Nor is moving a deadline that has not fired yet LATER: the earlier
+	 * one stays, and when it fires timer_softirq finds nothing due and
+	 * arms the later one then.  Linux's tick does exactly that around
+	 * every short idle period (NO_HZ: a far deadline before SCHEDOP_block,
+	 * the next tick again on wake-up), so two writes become none, at the
+	 * cost of one early interrupt when the vCPU really sleeps past it.
+	 * An earlier deadline is always written. */
+	if (tsc && armed && armed <= tsc && armed > rdtsc()) {
+		pc->v.stats.nr_timer_kept++;
+		return;
+	}
 	pc->timer_armed = tsc;
 	if (!tsc && armed <= rdtsc())
 		return;

@@ -173,4 +173,26 @@ void test_main(void)
 	xkg_events_enable();
 	xkg_events_disable();
 	CHECK_EQ(xkg_ev.count[tport], 4, "timer events after poll");
+
+	/* 6. A deadline moved later fires once, at the later time (the stub
+	 * keeps the earlier hardware deadline and re-arms when it fires). */
+	t0 = now();
+	rc = HYPERVISOR_set_timer_op(t0 + 10 * MS);
+	CHECK_EQ(rc, 0, "set_timer_op(now + 10ms)");
+	rc = HYPERVISOR_set_timer_op(t0 + 40 * MS);
+	CHECK_EQ(rc, 0, "set_timer_op(now + 40ms)");
+	CHECK(block_until(5, t0), "moved later: no timer event within 5 s");
+	check_elapsed("set_timer_op(+10ms, then +40ms)", t0, 40 * MS);
+	CHECK_EQ(xkg_ev.count[tport], 5, "timer events after a deadline moved later");
+
+	/* 7. ... and one moved earlier fires at the earlier time. */
+	t0 = now();
+	rc = HYPERVISOR_set_timer_op(t0 + 1000 * MS);
+	CHECK_EQ(rc, 0, "set_timer_op(now + 1s)");
+	rc = HYPERVISOR_set_timer_op(t0 + 10 * MS);
+	CHECK_EQ(rc, 0, "set_timer_op(now + 10ms)");
+	CHECK(block_until(6, t0), "moved earlier: no timer event within 5 s");
+	check_elapsed("set_timer_op(+1s, then +10ms)", t0, 10 * MS);
+	CHECK(now() - t0 < 900 * MS, "moved earlier: fired at the old deadline");
+	CHECK_EQ(xkg_ev.count[tport], 6, "timer events after a deadline moved earlier");
 }
