@@ -44,6 +44,7 @@ static void handle_interrupt(struct pcpu *pc, unsigned vector)
 		break;
 	case XK_VEC_TIMER:
 		pc->v.stats.nr_irq_timer++;
+		plat_timer_fired();
 		pc->softirq |= SOFTIRQ_TIMER;
 		plat_eoi();
 		break;

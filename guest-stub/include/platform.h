@@ -61,6 +61,8 @@ void plat_load_ldt(struct pcpu *pc, unsigned nr_ents);
 
 /* LAPIC TSC-deadline timer: fire XK_VEC_TIMER at tsc (0 = disarm). */
 void plat_arm_timer(uint64_t tsc);
+/* XK_VEC_TIMER arrived: the LAPIC holds no deadline now. */
+void plat_timer_fired(void);
 void plat_eoi(void);
 
 /* Wait for an interrupt with interrupts enabled; returns after the handler

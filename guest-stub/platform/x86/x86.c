@@ -207,7 +207,10 @@ void plat_arm_timer(uint64_t tsc)
 	 * every short idle period (NO_HZ: a far deadline before SCHEDOP_block,
 	 * the next tick again on wake-up), so two writes become none, at the
 	 * cost of one early interrupt when the vCPU really sleeps past it.
-	 * An earlier deadline is always written. */
+	 * An earlier deadline is always written, and so is any deadline after
+	 * the timer interrupt (plat_timer_fired): the LAPIC may fire before
+	 * the TSC reaches the deadline, so a TSC still short of it does not
+	 * prove it is still armed. */
 	if (tsc && armed && armed <= tsc && armed > rdtsc()) {
 		pc->v.stats.nr_timer_kept++;
 		return;
@@ -217,6 +220,13 @@ void plat_arm_timer(uint64_t tsc)
 		return;
 	pc->v.stats.nr_timer_writes++;
 	wrmsr(MSR_TSC_DEADLINE, tsc);
+}
+
+void plat_timer_fired(void)
+{
+	/* (If a later deadline was written while this interrupt waited, the
+	 * LAPIC still holds that one: forgetting it costs a write at most.) */
+	this_pcpu()->timer_armed = 0;
 }
 
 void plat_eoi(void)
