@@ -137,8 +137,15 @@ void *xk_vcpu_thread(void *arg)
 			/* A hung guest: show where each vCPU was. */
 			if (vm->exit_code == XK_EXIT_TIMEOUT) {
 				xk_vcpu_dump(vc, "state at timeout");
-				if (vc->started)
+				if (vc->started) {
+					xk_vcpu_event_state(vc);
 					xk_vcpu_check_stub_tables(vc);
+				}
+			} else if (vm->exit_code > 128 && vm->opt.verbose && vc->started) {
+				/* Stopped by a signal: with -v, say where it
+				 * stood (a harness stopping a stalled guest). */
+				xk_vcpu_dump(vc, "state when stopped by a signal");
+				xk_vcpu_event_state(vc);
 			}
 			break;
 		}

@@ -90,6 +90,8 @@ int xk_vcpu_setup_regs(struct xk_vm *vm, unsigned id);
 void xk_vcpu_dump(struct xk_vcpu *vc, const char *why);
 void xk_vcpu_post_mortem(struct xk_vcpu *vc);
 void xk_vcpu_check_stub_tables(struct xk_vcpu *vc);
+/* Interrupt, event-channel and timer state of a stalled vCPU (stderr). */
+void xk_vcpu_event_state(struct xk_vcpu *vc);
 void xk_vm_destroy(struct xk_vm *vm);
 
 /* domain.c */

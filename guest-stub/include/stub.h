@@ -151,6 +151,13 @@ _Static_assert(sizeof(struct pcpu) <= AREA_VIF_OFF, "pcpu fits below the VIF pag
 _Static_assert(__builtin_offsetof(struct pcpu, cr3_loaded) == XK_PCPU_CR3_OFF &&
 		       AREA_IDT_OFF == XK_VCPU_IDT_OFF && AREA_IST_OFF + 0x800 == XK_VCPU_IST1_TOP,
 	       "layout the launcher's post-mortem reads (stubabi.h)");
+_Static_assert(__builtin_offsetof(struct pcpu, v.blocked) == XK_PCPU_BLOCKED_OFF &&
+		       __builtin_offsetof(struct pcpu, v.vi) == XK_PCPU_VI_OFF &&
+		       __builtin_offsetof(struct pcpu, v.singleshot_tsc) == XK_PCPU_SINGLESHOT_OFF &&
+		       __builtin_offsetof(struct pcpu, softirq) == XK_PCPU_SOFTIRQ_OFF &&
+		       __builtin_offsetof(struct pcpu, timer_armed) == XK_PCPU_TIMER_ARMED_OFF &&
+		       __builtin_offsetof(struct pcpu, pv_eoi) == XK_PCPU_PV_EOI_OFF,
+	       "event and timer state the launcher's post-mortem reads (stubabi.h)");
 
 static inline volatile uint8_t *pcpu_vif(struct pcpu *pc)
 {

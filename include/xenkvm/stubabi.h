@@ -40,6 +40,14 @@
 /* Where the stub keeps the CR3 it last loaded (struct pcpu, read by the
  * launcher's post-mortem), and its IDT and IST1 top (#DF, NMI, #MC). */
 #define XK_PCPU_CR3_OFF   0x18ULL
+/* More of struct pcpu for the post-mortem of a stalled guest (where its
+ * events and timer stood); guest-stub/include/stub.h pins each. */
+#define XK_PCPU_BLOCKED_OFF     0x48ULL   /* bool v.blocked */
+#define XK_PCPU_VI_OFF          0x1128ULL /* struct vcpu_info *v.vi (stub VA) */
+#define XK_PCPU_SINGLESHOT_OFF  0x1178ULL /* u64 v.singleshot_tsc */
+#define XK_PCPU_SOFTIRQ_OFF     0x1518ULL /* u8 softirq */
+#define XK_PCPU_TIMER_ARMED_OFF 0x1530ULL /* u64 timer_armed */
+#define XK_PCPU_PV_EOI_OFF      0x1538ULL /* u64 pv_eoi */
 #define XK_VCPU_IDT_OFF   0x6000ULL
 #define XK_VCPU_IST1_TOP  0x7800ULL
 #define XK_TSS_SEL(i)     (0xe060 + 16 * (i))
