@@ -377,7 +377,8 @@ static uint64_t pm_walk(const struct xk_vm *vm, uint64_t cr3, uint64_t va, bool 
 void xk_vcpu_event_state(struct xk_vcpu *vc)
 {
 	const struct xk_vm *vm = vc->vm;
-	const uint8_t *area = vm->stub + vm->bi->vcpu_area_off + (uint64_t)vc->id * XK_VCPU_AREA_SIZE;
+	const uint8_t *area =
+	    vm->stub + vm->bi->vcpu_area_off + (uint64_t)vc->id * XK_VCPU_AREA_SIZE;
 	struct kvm_lapic_state lapic;
 	struct {
 		struct kvm_msrs h;
@@ -394,8 +395,8 @@ void xk_vcpu_event_state(struct xk_vcpu *vc)
 		fprintf(stderr, " LVTT %#x", lvtt);
 	}
 	if (ioctl(vc->fd, KVM_GET_MSRS, &msrs) == 2)
-		fprintf(stderr, "; TSC %llu deadline %llu",
-			(unsigned long long)msrs.e[0].data, (unsigned long long)msrs.e[1].data);
+		fprintf(stderr, "; TSC %llu deadline %llu", (unsigned long long)msrs.e[0].data,
+			(unsigned long long)msrs.e[1].data);
 	uint64_t armed, single, pv_eoi, vi, cr3;
 	uint8_t softirq, blocked;
 	memcpy(&armed, area + XK_PCPU_TIMER_ARMED_OFF, 8);
