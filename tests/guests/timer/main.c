@@ -84,8 +84,8 @@ static void moved_deadline(uint64_t first, uint64_t second, uint32_t nth)
 	CHECK(block_until(nth, t0), "%s: no timer event within 5 s", what);
 	check_elapsed(what, t0, second);
 	if (second < first)
-		CHECK(now() - t0 < second + (first - second) * 9 / 10, "%s: fired at the old deadline",
-		      what);
+		CHECK(now() - t0 < second + (first - second) * 9 / 10,
+		      "%s: fired at the old deadline", what);
 	CHECK_EQ(xkg_ev.count[tport], nth, "timer events after a moved deadline");
 }
 
