@@ -187,13 +187,14 @@ static void print_stub_events(unsigned id, const struct xk_vcpu_stats *st)
 	fprintf(stderr,
 		"xenkvm: vcpu %u: stub: irqs %llu event, %llu timer, %llu other; %llu EOIs "
 		"(+%llu PV EOIs), %llu deadline writes (%llu later ones kept), %llu blocks, "
-		"%llu halts, %llu doorbells, %llu upcalls\n",
+		"%llu halts (%llu interrupts on the hlt), %llu doorbells, %llu upcalls\n",
 		id, (unsigned long long)st->nr_irq_event, (unsigned long long)st->nr_irq_timer,
 		(unsigned long long)st->nr_irq_other, (unsigned long long)st->nr_eois,
 		(unsigned long long)st->nr_pv_eois,
 		(unsigned long long)st->nr_timer_writes, (unsigned long long)st->nr_timer_kept,
 		(unsigned long long)st->nr_blocks,
-		(unsigned long long)st->nr_halts, (unsigned long long)st->nr_doorbells,
+		(unsigned long long)st->nr_halts, (unsigned long long)st->nr_idle_fixups,
+		(unsigned long long)st->nr_doorbells,
 		(unsigned long long)st->nr_upcalls);
 	fprintf(stderr, "xenkvm: vcpu %u: stub: hypercalls by number:", id);
 	for (unsigned n = 0; n < sizeof(st->nr_hc_op) / sizeof(st->nr_hc_op[0]); n++)
