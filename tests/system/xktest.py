@@ -442,6 +442,21 @@ def run_status(xenkvm, args):
     return p.returncode, p.stderr
 
 
+def known_triple_fault(a, fails, text):
+    """KNOWN BUG (hw, docs/architecture.md): about 1 Debian boot in 30 in the
+    KVM box ends in a triple fault in the stub (every table it needs was
+    consistent in each capture; QEMU TCG's nested SVM is the suspect).  When
+    a failed run is that, say so with the failures (the launcher printed
+    the post-mortem) and tell the caller to run the guest once more."""
+    if not (fails and a.platform == "hw" and "triple fault in the stub" in text):
+        return False
+    for f in fails:
+        print("FAIL: " + f)
+    print("KNOWN BUG (hw): triple fault (post-mortem above); running the guest once more",
+          flush=True)
+    return True
+
+
 def report(fails):
     """Say the failures; the exit status."""
     for f in fails:
