@@ -120,17 +120,17 @@ struct pcpu {
 	/* 24: the CR3 last loaded (plat_write_cr3): the launcher's post-mortem
 	 * checks the stub's mappings through it (XK_PCPU_CR3_OFF). */
 	uint64_t cr3_loaded;
-	/* 32..63: read by the launcher's post-mortem too (XK_PCPU_*_OFF). */
-	uint64_t timer_armed;     /* 32: TSC deadline last written (plat_arm_timer) */
-	volatile uint64_t pv_eoi; /* 40: KVM's PV EOI word (bit 0: KVM does the EOI) */
-	volatile uint8_t softirq; /* 48: SOFTIRQ_* bits set from interrupt handlers */
-	uint8_t pad0[15];
+	uint64_t pad0[4];
 	/* ---- */
 	struct vcpu v;
 	struct xk_hostcall *hc;
 	struct cpu_regs *guest_regs; /* frame at the stack top */
+	volatile uint8_t softirq;    /* SOFTIRQ_* bits set from interrupt handlers */
 	uint64_t in_stub_fault;      /* nesting guard for stub faults */
 	volatile bool irq_seen;      /* an interrupt was delivered since the last check */
+	uint64_t timer_armed;        /* TSC deadline last written (plat_arm_timer) */
+	/* KVM's PV EOI word (bit 0: KVM will do the EOI itself), when on. */
+	volatile uint64_t pv_eoi;
 	bool pv_eoi_on;
 };
 #define SOFTIRQ_EVENT 1

@@ -42,12 +42,13 @@
 #define XK_PCPU_CR3_OFF   0x18ULL
 /* More of struct pcpu for the post-mortem of a stalled guest (where its
  * events and timer stood); guest-stub/include/stub.h pins each. */
-#define XK_PCPU_TIMER_ARMED_OFF 0x20ULL   /* u64 timer_armed */
-#define XK_PCPU_PV_EOI_OFF      0x28ULL   /* u64 pv_eoi */
-#define XK_PCPU_SOFTIRQ_OFF     0x30ULL   /* u8 softirq */
 #define XK_PCPU_BLOCKED_OFF     0x48ULL   /* bool v.blocked */
 #define XK_PCPU_VI_OFF          0x1128ULL /* struct vcpu_info *v.vi (stub VA) */
 #define XK_PCPU_SINGLESHOT_OFF  0x1178ULL /* u64 v.singleshot_tsc */
+/* (after struct vcpu: they move when its stats grow; the assert says so) */
+#define XK_PCPU_SOFTIRQ_OFF     0x1520ULL /* u8 softirq */
+#define XK_PCPU_TIMER_ARMED_OFF 0x1538ULL /* u64 timer_armed */
+#define XK_PCPU_PV_EOI_OFF      0x1540ULL /* u64 pv_eoi */
 #define XK_VCPU_IDT_OFF   0x6000ULL
 #define XK_VCPU_IST1_TOP  0x7800ULL
 #define XK_TSS_SEL(i)     (0xe060 + 16 * (i))
