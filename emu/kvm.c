@@ -348,83 +348,6 @@ void xk_vcpu_post_mortem(struct xk_vcpu *vc)
 	fprintf(stderr, "\n");
 }
 
-static void print_vectors(const char *name, const uint8_t *regs, unsigned base)
-{
-	fprintf(stderr, " %s", name);
-	unsigned n = 0;
-	for (unsigned v = 0; v < 256; v++) {
-		uint32_t w;
-		memcpy(&w, regs + base + (v / 32) * 0x10, 4);
-		if (w & (1u << (v % 32))) {
-			fprintf(stderr, " %#x", v);
-			n++;
-		}
-	}
-	if (!n)
-		fprintf(stderr, " -");
-}
-
-static const uint8_t *pm_gpa(const struct xk_vm *vm, uint64_t gpa, uint64_t len);
-static uint64_t pm_walk(const struct xk_vm *vm, uint64_t cr3, uint64_t va, bool write,
-			const char **why);
-
-/* A stalled guest (timeout, or a signal with -v): where its interrupts,
- * events and timer stood - the LAPIC's in-service and requested vectors
- * and deadline, the stub's pending softirqs and armed deadline, KVM's PV
- * EOI word, the vcpu_info upcall flags.  A vector stuck in service, an
- * upcall pending but masked, or a guest deadline with no LAPIC deadline
- * behind it each name a different bug. */
-void xk_vcpu_event_state(struct xk_vcpu *vc)
-{
-	const struct xk_vm *vm = vc->vm;
-	const uint8_t *area =
-	    vm->stub + vm->bi->vcpu_area_off + (uint64_t)vc->id * XK_VCPU_AREA_SIZE;
-	struct kvm_lapic_state lapic;
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e[2];
-	} msrs = {.h.nmsrs = 2, .e = {{.index = 0x10}, {.index = 0x6e0}}};
-
-	fprintf(stderr, "  events:");
-	if (!ioctl(vc->fd, KVM_GET_LAPIC, &lapic)) {
-		const uint8_t *r = (const uint8_t *)lapic.regs;
-		uint32_t lvtt;
-		memcpy(&lvtt, r + 0x320, 4);
-		print_vectors("LAPIC ISR", r, 0x100);
-		print_vectors("IRR", r, 0x200);
-		fprintf(stderr, " LVTT %#x", lvtt);
-	}
-	if (ioctl(vc->fd, KVM_GET_MSRS, &msrs) == 2)
-		fprintf(stderr, "; TSC %llu deadline %llu", (unsigned long long)msrs.e[0].data,
-			(unsigned long long)msrs.e[1].data);
-	uint64_t armed, single, pv_eoi, vi, cr3;
-	uint8_t softirq, blocked;
-	memcpy(&armed, area + XK_PCPU_TIMER_ARMED_OFF, 8);
-	memcpy(&single, area + XK_PCPU_SINGLESHOT_OFF, 8);
-	memcpy(&pv_eoi, area + XK_PCPU_PV_EOI_OFF, 8);
-	memcpy(&vi, area + XK_PCPU_VI_OFF, 8);
-	memcpy(&cr3, area + XK_PCPU_CR3_OFF, 8);
-	softirq = area[XK_PCPU_SOFTIRQ_OFF];
-	blocked = area[XK_PCPU_BLOCKED_OFF];
-	fprintf(stderr,
-		"\n  stub: softirq %#x blocked %u timer armed %llu guest singleshot %llu "
-		"PV EOI word %#llx",
-		softirq, blocked, (unsigned long long)armed, (unsigned long long)single,
-		(unsigned long long)pv_eoi);
-	const char *why = "no vcpu_info";
-	uint64_t gpa = vi ? pm_walk(vm, cr3, vi, false, &why) : ~0ULL;
-	const uint8_t *p = gpa != ~0ULL ? pm_gpa(vm, gpa, 16) : NULL;
-	if (p) {
-		uint64_t sel;
-		memcpy(&sel, p + 8, 8);
-		fprintf(stderr, "; vcpu_info upcall pending %u mask %u pending_sel %#llx\n", p[0],
-			p[1], (unsigned long long)sel);
-	} else {
-		fprintf(stderr, "; vcpu_info at %#llx unreadable (%s)\n", (unsigned long long)vi,
-			why);
-	}
-}
-
 /* A guest-physical address of RAM or of the stub region, or NULL. */
 static const uint8_t *pm_gpa(const struct xk_vm *vm, uint64_t gpa, uint64_t len)
 {
@@ -468,6 +391,79 @@ static uint64_t pm_walk(const struct xk_vm *vm, uint64_t cr3, uint64_t va, bool 
 	}
 	*why = "unreachable";
 	return ~0ULL;
+}
+
+static void print_vectors(const char *name, const uint8_t *regs, unsigned base)
+{
+	fprintf(stderr, " %s", name);
+	unsigned n = 0;
+	for (unsigned v = 0; v < 256; v++) {
+		uint32_t w;
+		memcpy(&w, regs + base + (v / 32) * 0x10, 4);
+		if (w & (1u << (v % 32))) {
+			fprintf(stderr, " %#x", v);
+			n++;
+		}
+	}
+	if (!n)
+		fprintf(stderr, " -");
+}
+
+/* A stalled guest (timeout, or a signal with -v): where its interrupts,
+ * events and timer stood - the LAPIC's in-service and requested vectors
+ * and deadline, the stub's pending softirqs and armed deadline, KVM's PV
+ * EOI word, the vcpu_info upcall flags.  A vector stuck in service, an
+ * upcall pending but masked, or a guest deadline with no LAPIC deadline
+ * behind it each name a different bug. */
+void xk_vcpu_event_state(struct xk_vcpu *vc)
+{
+	const struct xk_vm *vm = vc->vm;
+	const uint8_t *area =
+	    vm->stub + vm->bi->vcpu_area_off + (uint64_t)vc->id * XK_VCPU_AREA_SIZE;
+	struct kvm_lapic_state lapic;
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e[2];
+	} msrs = {.h.nmsrs = 2, .e = {{.index = 0x10 /* TSC */}, {.index = 0x6e0 /* TSC_DEADLINE */}}};
+
+	fprintf(stderr, "  events:");
+	if (!ioctl(vc->fd, KVM_GET_LAPIC, &lapic)) {
+		const uint8_t *r = (const uint8_t *)lapic.regs;
+		uint32_t lvtt;
+		memcpy(&lvtt, r + 0x320, 4);
+		print_vectors("LAPIC ISR", r, 0x100);
+		print_vectors("IRR", r, 0x200);
+		fprintf(stderr, " LVTT %#x", lvtt);
+	}
+	if (ioctl(vc->fd, KVM_GET_MSRS, &msrs) == 2)
+		fprintf(stderr, "; TSC %llu deadline %llu", (unsigned long long)msrs.e[0].data,
+			(unsigned long long)msrs.e[1].data);
+	uint64_t armed, single, pv_eoi, vi, cr3;
+	uint8_t softirq, blocked;
+	memcpy(&armed, area + XK_PCPU_TIMER_ARMED_OFF, 8);
+	memcpy(&single, area + XK_PCPU_SINGLESHOT_OFF, 8);
+	memcpy(&pv_eoi, area + XK_PCPU_PV_EOI_OFF, 8);
+	memcpy(&vi, area + XK_PCPU_VI_OFF, 8);
+	memcpy(&cr3, area + XK_PCPU_CR3_OFF, 8);
+	softirq = area[XK_PCPU_SOFTIRQ_OFF];
+	blocked = area[XK_PCPU_BLOCKED_OFF];
+	fprintf(stderr,
+		"\n  stub: softirq %#x blocked %u timer armed %llu guest singleshot %llu "
+		"PV EOI word %#llx",
+		softirq, blocked, (unsigned long long)armed, (unsigned long long)single,
+		(unsigned long long)pv_eoi);
+	const char *why = "no vcpu_info";
+	uint64_t gpa = vi ? pm_walk(vm, cr3, vi, false, &why) : ~0ULL;
+	const uint8_t *p = gpa != ~0ULL ? pm_gpa(vm, gpa, 16) : NULL;
+	if (p) {
+		uint64_t sel;
+		memcpy(&sel, p + 8, 8);
+		fprintf(stderr, "; vcpu_info upcall pending %u mask %u pending_sel %#llx\n", p[0],
+			p[1], (unsigned long long)sel);
+	} else {
+		fprintf(stderr, "; vcpu_info at %#llx unreadable (%s)\n", (unsigned long long)vi,
+			why);
+	}
 }
 
 /* After a triple fault: were the tables the CPU needs to deliver an

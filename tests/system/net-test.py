@@ -141,9 +141,6 @@ def run(a, xenkvm, kernel, tmpdir, host, port, want):
     xktest.make_initramfs(initrd, os.path.join(xktest.HERE, "udhcpc-script"),
                           modules="xen-netfront", kernel=kernel)
     vif = f"mac={MAC}" + (",bridge=br0,vifname=xkvif-test" if a.mode == "tap" else "")
-    g = xktest.Guest(xktest.run_cmd(xenkvm, kernel, initrd, a.timeout, "--vif", vif, "-v",
-                                    platform=a.platform))
-    fails = []
     if a.mode == "slirp":
         server = f"10.0.2.2:{port}"
         addr_steps = [
@@ -181,10 +178,9 @@ def run(a, xenkvm, kernel, tmpdir, host, port, want):
          " || echo clean", r"\Aclean\Z", 30),
     ]
     for attempt in (1, 2):
-        if attempt == 2:
-            g = xktest.Guest(xktest.run_cmd(xenkvm, kernel, initrd, a.timeout, "--vif", vif,
-                                            "-v", platform=a.platform))
-            fails = []
+        g = xktest.Guest(xktest.run_cmd(xenkvm, kernel, initrd, a.timeout, "--vif", vif, "-v",
+                                        platform=a.platform))
+        fails = []
         if g.wait_ready(a.timeout, fails):
             fails += run_steps(g, steps, a.platform)
             g.send("poweroff -f")

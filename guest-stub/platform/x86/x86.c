@@ -211,12 +211,13 @@ void plat_arm_timer(uint64_t tsc)
 	 * the timer interrupt (plat_timer_fired): the LAPIC may fire before
 	 * the TSC reaches the deadline, so a TSC still short of it does not
 	 * prove it is still armed. */
-	if (tsc && armed && armed <= tsc && armed > rdtsc()) {
+	bool pending = armed > rdtsc(); /* (0: nothing armed) */
+	if (tsc && pending && armed <= tsc) {
 		pc->v.stats.nr_timer_kept++;
 		return;
 	}
 	pc->timer_armed = tsc;
-	if (!tsc && armed <= rdtsc())
+	if (!tsc && !pending)
 		return;
 	pc->v.stats.nr_timer_writes++;
 	wrmsr(MSR_TSC_DEADLINE, tsc);

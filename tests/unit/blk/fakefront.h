@@ -192,11 +192,17 @@ static void kick(void)
 	settle();
 }
 
-static void push_sz(const void *req, size_t size)
+/* Into the ring, not yet published (req_prod). */
+static void stage_sz(const void *req, size_t size)
 {
 	memset(RING_GET_REQUEST(&fr, fr.req_prod_pvt), 0, sizeof(struct blkif_request));
 	memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), req, size);
 	fr.req_prod_pvt++;
+}
+
+static void push_sz(const void *req, size_t size)
+{
+	stage_sz(req, size);
 	RING_PUSH_REQUESTS(&fr);
 }
 

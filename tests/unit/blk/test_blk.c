@@ -512,8 +512,7 @@ static void test_busy_queue_unarmed(void **state)
 	for (unsigned i = 8; i < 12; i++) {
 		struct blkif_request r = rw(BLKIF_OP_READ, 8 * i, 1, DATA_REF + i);
 		r.id = i;
-		memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), &r, sizeof(r));
-		fr.req_prod_pvt++;
+		stage_sz(&r, sizeof(r));
 	}
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&fr, notify);
 	/* Synchronous I/O completes inside the kick: never busy. */
@@ -540,8 +539,7 @@ static void test_busy_queue_unarmed(void **state)
 		assert_true(xk_blk_stats(dev)->unarmed > 0);
 	/* Idle again: the next request is notified. */
 	struct blkif_request r = rw(BLKIF_OP_READ, 0, 1, DATA_REF);
-	memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), &r, sizeof(r));
-	fr.req_prod_pvt++;
+	stage_sz(&r, sizeof(r));
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&fr, notify);
 	assert_true(notify);
 	kick();
