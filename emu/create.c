@@ -61,6 +61,7 @@ static void create_usage(FILE *f)
 	      "  -f, --defconfig CFG     the configuration file (or give it as CFG)\n"
 	      "  -q, --quiet             no 'started' message\n"
 	      "      --platform hw|pvm   override host detection\n"
+	      "      --kernel-ring 1|3   hw: the guest kernel's ring (see xenkvm help)\n"
 	      "      --console-log FILE  also append all console output to FILE\n"
 	      "      --timeout SECONDS   stop each boot after this long\n"
 	      "  -v, --verbose           launcher diagnostics (in the log unless -F)\n"
@@ -459,6 +460,7 @@ int xk_cmd_create(int argc, char **argv)
 	    {"defconfig", required_argument, NULL, 'f'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"platform", required_argument, NULL, 'p'},
+	    {"kernel-ring", required_argument, NULL, 'R'},
 	    {"console-log", required_argument, NULL, 'L'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -467,6 +469,7 @@ int xk_cmd_create(int argc, char **argv)
 	};
 	static struct create cr;
 	const char *path = NULL, *platform = NULL, *console_log = NULL;
+	unsigned kernel_ring = 0;
 	bool dry_run = false, verbose = false;
 	uint64_t timeout = 0;
 	int c;
@@ -493,6 +496,10 @@ int xk_cmd_create(int argc, char **argv)
 			break;
 		case 'p':
 			platform = optarg;
+			break;
+		case 'R':
+			if (xk_parse_kernel_ring(optarg, &kernel_ring))
+				return XK_EXIT_ERROR;
 			break;
 		case 'L':
 			console_log = optarg;
@@ -555,6 +562,7 @@ int xk_cmd_create(int argc, char **argv)
 		goto out;
 	}
 	o->console_log = console_log;
+	o->kernel_ring = kernel_ring;
 	o->timeout_s = (unsigned)timeout;
 	o->verbose = verbose;
 	o->console_mode = cr.foreground && cr.console ? XK_CONSOLE_STDIO : XK_CONSOLE_PTY;

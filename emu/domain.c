@@ -369,6 +369,11 @@ int xk_domain_build(struct xk_vm *vm)
 	bi->abi_version = XK_ABI_VERSION;
 	/* XENKVM_NO_PV_EOI: benchmarks (the EOI exits PV EOI saves). */
 	bi->features = vm->pv_eoi && !getenv("XENKVM_NO_PV_EOI") ? XK_FEAT_PV_EOI : 0;
+	if (vm->platform == XK_PLATFORM_HW && vm->opt.kernel_ring != 3)
+		bi->features |= XK_FEAT_KERNEL_RING1;
+	if (vm->opt.verbose && vm->platform == XK_PLATFORM_HW)
+		fprintf(stderr, "xenkvm: guest kernel in ring %d\n",
+			bi->features & XK_FEAT_KERNEL_RING1 ? 1 : 3);
 	if (vm->opt.verbose)
 		fprintf(stderr, "xenkvm: KVM PV EOI: %s\n",
 			bi->features & XK_FEAT_PV_EOI ? "used"

@@ -78,6 +78,12 @@ static void usage(FILE *f)
 	      "      --vcpus N           virtual CPUs (default 1; only 1 is supported yet)\n"
 	      "      --platform hw|pvm   override host detection\n"
 	      "      --timeout SECONDS   stop the guest after this long (exit status 6)\n"
+	      "      --kernel-ring 1|3   hw platform: the guest kernel's CPU ring.  1 (the\n"
+	      "                          default): one page table for kernel and user mode,\n"
+	      "                          no page-table switch per system call, but the stub\n"
+	      "                          is not protected from the guest kernel (as on pvm);\n"
+	      "                          3: as Xen runs 64-bit PV kernels (separate user\n"
+	      "                          page table, stub protected; slower)\n"
 	      "      --scramble-p2m      give the guest non-contiguous machine frames\n"
 	      "      --trace-hypercalls  log every hypercall with arguments and result\n"
 	      "      --xenstore-socket PATH  serve the guest's xenstore to host tools there\n"
@@ -133,6 +139,16 @@ bool xk_parse_platform(const char *s, enum xk_platform *out)
 	else
 		return false;
 	return true;
+}
+
+int xk_parse_kernel_ring(const char *s, unsigned *out)
+{
+	if (strcmp(s, "1") && strcmp(s, "3")) {
+		xk_err("--kernel-ring: '%s' is neither 1 nor 3", s);
+		return -1;
+	}
+	*out = (unsigned)(s[0] - '0');
+	return 0;
 }
 
 struct loop {
@@ -253,6 +269,7 @@ static int cmd_run(int argc, char **argv)
 		{"platform", required_argument, NULL, 'p'},
 		{"timeout", required_argument, NULL, 't'},
 		{"scramble-p2m", no_argument, NULL, 's'},
+		{"kernel-ring", required_argument, NULL, 'R'},
 		{"trace-hypercalls", no_argument, NULL, 'T'},
 		{"xenstore-socket", required_argument, NULL, 'X'},
 		{"name", required_argument, NULL, 'N'},
@@ -318,6 +335,10 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 's':
 			vm.opt.scramble_p2m = true;
+			break;
+		case 'R':
+			if (xk_parse_kernel_ring(optarg, &vm.opt.kernel_ring))
+				return XK_EXIT_ERROR;
 			break;
 		case 'T':
 			vm.opt.trace_hypercalls = true;
@@ -417,6 +438,11 @@ int xk_launch(const struct xk_options *opt, void (*ready)(void *arg), void *read
 		return XK_EXIT_ERROR;
 	}
 	vm.platform = vm.opt.platform ? vm.opt.platform : detected;
+	if (vm.opt.kernel_ring && vm.platform != XK_PLATFORM_HW) {
+		xk_err("--kernel-ring: only the hw platform has a choice (on pvm the guest kernel "
+		       "runs as PVM supervisor)");
+		return XK_EXIT_ERROR;
+	}
 	vm.nr_vcpus = vm.opt.vcpus;
 	vm.kvm_fd = vm.vm_fd = -1;
 	vm.stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -33,6 +33,7 @@ struct xk_options {
 	unsigned timeout_s;        /* 0 = none */
 	bool trace_hypercalls;
 	bool scramble_p2m;
+	unsigned kernel_ring; /* --kernel-ring: 1 or 3 (hw only); 0 = default (1) */
 	bool verbose;
 	const char *xenstore_socket;
 	const char *name;        /* --name: xenstore name, run file (runtime.c) */
@@ -114,6 +115,8 @@ void xk_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool xk_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* --platform's "hw" or "pvm". */
 bool xk_parse_platform(const char *s, enum xk_platform *out);
+/* --kernel-ring 1|3; says what is wrong and returns -1 otherwise. */
+int xk_parse_kernel_ring(const char *s, unsigned *out);
 #define XK_TIMEOUT_MAX_S (86400 * 365) /* --timeout */
 extern const uint8_t xk_stub_pvm[], xk_stub_hw[];
 extern const size_t xk_stub_pvm_len, xk_stub_hw_len;

@@ -773,6 +773,8 @@ void xk_xlcfg_print(const struct xk_xlcfg *c, FILE *f)
 		put_sh(f, c->cmdline);
 	}
 	fprintf(f, " --memory %llu", (unsigned long long)o->memory_mib);
+	if (o->kernel_ring)
+		fprintf(f, " --kernel-ring %u", o->kernel_ring);
 	for (unsigned i = 0; i < o->nr_disks; i++) {
 		fputs(" --disk ", f);
 		put_sh(f, o->disk[i]);

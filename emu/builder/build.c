@@ -22,7 +22,12 @@
 #define PTE_U	   0x004ULL
 #define PTE_A	   0x020ULL
 #define PTE_D	   0x040ULL
-#define L1_PROT	   (PTE_P | PTE_RW | PTE_A | PTE_U)
+/* libxc's x86_64 L1_PROT also has U.  It makes no difference under Xen (its
+ * 64-bit PV kernels run in ring 3 and it forces U), nor for a ring-3 kernel
+ * here (the stub's get_l1e forces it too); for a ring-1 kernel these are
+ * kernel pages (Linux keeps the builder's L1s for its image), which user
+ * mode must not reach. */
+#define L1_PROT	   (PTE_P | PTE_RW | PTE_A)
 #define UPPER_PROT (PTE_P | PTE_RW | PTE_A | PTE_D | PTE_U)
 
 #define HYPERCALL_IRET 23

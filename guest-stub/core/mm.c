@@ -105,18 +105,21 @@ static bool hole_slot(unsigned i)
 /* ---- L1 entries: references on the mapped frame ---- */
 
 /* Check and normalise a new L1 entry and take its reference: RAM frames
- * (writable only if not typed), or the shared_info frame.  The guest
- * kernel runs at CPL3, so present entries get U. */
+ * (writable only if not typed), or the shared_info frame.  A guest kernel
+ * at CPL3 needs U on every present entry (as Xen's adjust_guest_l1e adds
+ * it); at CPL1 the guest's own U bit is what keeps user mode out of kernel
+ * pages, so it stays as the guest wrote it. */
 int get_l1e(uint64_t *e)
 {
 	if (!(*e & PTE_P))
 		return 0;
+	uint64_t force_u = dom.kernel_ring1 ? 0 : PTE_U;
 	uint64_t mfn = (*e & PTE_ADDR) >> PAGE_SHIFT;
 	if (!mfn_is_ram(mfn)) {
 		/* Frames Xen hands the guest: shared_info, grant frames. */
 		if (mfn != shared_info_mfn && !grant_frame(mfn))
 			return -EINVAL;
-		*e |= PTE_U;
+		*e |= force_u;
 		return 0;
 	}
 	if (*e & PTE_RW) {
@@ -125,7 +128,7 @@ int get_l1e(uint64_t *e)
 			return -EINVAL;
 		frame_info[mfn] = f + (1ULL << FI_WCOUNT_SH);
 	}
-	*e |= PTE_U;
+	*e |= force_u;
 	return 0;
 }
 
@@ -300,7 +303,11 @@ int mm_take_boot_tables(struct pcpu *pc, uint64_t l4_mfn)
 void load_guest_cr3(struct pcpu *pc)
 {
 	struct vcpu *v = &pc->v;
-	uint64_t want = (!v->in_kernel && v->cr3_user) ? v->cr3_user : v->cr3_kernel;
+	/* A ring-1 kernel's L4 maps user space too (Linux's xen_set_pgd writes
+	 * user entries into both), and user mode cannot reach its
+	 * supervisor-only pages: one L4 serves both modes. */
+	bool user_l4 = !v->in_kernel && v->cr3_user && !dom.kernel_ring1;
+	uint64_t want = user_l4 ? v->cr3_user : v->cr3_kernel;
 
 	/* CR3 writes are expensive on PVM (~4.5 us): skip no-op reloads. */
 	if (want && want != plat_read_cr3()) {

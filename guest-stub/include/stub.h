@@ -192,6 +192,10 @@ struct domain {
 	/* A GDT/LDT descriptor with a non-zero base was installed: guest user
 	 * mode may load its GS base from a selector (core/bounce.c). */
 	bool desc_bases;
+	/* XK_FEAT_KERNEL_RING1 (hw): the guest kernel runs at CPL1 with the
+	 * U bit of its own PTEs honoured, so user mode runs on the kernel's
+	 * L4 and no kernel<->user transition switches CR3. */
+	bool kernel_ring1;
 };
 extern struct domain dom;
 

@@ -97,6 +97,9 @@ enum xk_platform {
  */
 /* boot_info.features */
 #define XK_FEAT_PV_EOI (1ULL << 0) /* KVM's PV EOI (MSR_KVM_PV_EOI_EN) is offered */
+/* hw only: the 64-bit guest kernel runs in ring 1 on one page table for
+ * kernel and user mode (docs/architecture.md, "Guest kernel in ring 1"). */
+#define XK_FEAT_KERNEL_RING1 (1ULL << 1)
 
 #define XK_HP_ANY  (XK_HOST_PORTS / 64)
 #define XK_HP_IDLE (XK_HOST_PORTS / 64 + 1)

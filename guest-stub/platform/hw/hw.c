@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Platform for hardware virtualization (VT-x / AMD-V): the stub owns real
- * ring 0 and the guest kernel runs at CPL3 on Xen's flat selectors.
+ * ring 0; the guest kernel runs at CPL1 (dom.kernel_ring1, the default) or,
+ * as under Xen, at CPL3 on Xen's flat selectors.
  */
 #include "platform.h"
 #include "../x86/x86.h"
@@ -25,14 +26,21 @@ void plat_cpu_init(struct pcpu *pc)
 	x86_lapic_init();
 }
 
+/* Ring 1 uses Xen's FLAT_RING1_CS/DS slots (a 32-bit PV kernel's; a
+ * 64-bit guest never loads them), made 64-bit code and data of DPL 1 by
+ * x86.c.  The guest sees FLAT_KERNEL_CS64/SS64 in its frames either way. */
 uint16_t plat_hw_cs(const struct pcpu *pc, bool kernel, bool compat)
 {
-	return kernel ? 0xe033 : (compat ? 0x23 : 0x33);
+	if (kernel)
+		return dom.kernel_ring1 ? 0xe019 : 0xe033;
+	return compat ? 0x23 : 0x33;
 }
 
 uint16_t plat_hw_ss(const struct pcpu *pc, bool kernel)
 {
-	return kernel ? 0xe02b : 0x2b;
+	if (kernel)
+		return dom.kernel_ring1 ? 0xe021 : 0xe02b;
+	return 0x2b;
 }
 
 uint64_t plat_get_gs_base(void)
@@ -50,7 +58,7 @@ void plat_load_gs_selector(uint16_t sel, uint64_t kernel_gs_base)
 
 bool plat_from_guest(const struct cpu_regs *regs)
 {
-	return (regs->cs & 3) == 3;
+	return (regs->cs & 3) != 0; /* ring 1 or 3 */
 }
 
 uint64_t plat_read_cr2(struct pcpu *pc)

@@ -39,6 +39,8 @@ static void set_desc(uint64_t *gdt, uint16_t sel, uint64_t d)
 #define DESC_CODE32_DPL3 0x00cffb000000ffffULL
 #define DESC_DATA_DPL3   0x00cff3000000ffffULL
 #define DESC_CODE64_DPL3 0x00affb000000ffffULL
+#define DESC_CODE64_DPL1 0x00afbb000000ffffULL
+#define DESC_DATA_DPL1   0x00cfb3000000ffffULL
 
 static void build_gdt(uint64_t *gdt)
 {
@@ -57,6 +59,10 @@ static void build_gdt(uint64_t *gdt)
 	set_desc(gdt, 0xe023, DESC_CODE32_DPL3);
 	set_desc(gdt, 0xe02b, DESC_DATA_DPL3);
 	set_desc(gdt, 0xe033, DESC_CODE64_DPL3);
+	/* Ring-1 guest kernel (hw, dom.kernel_ring1): 64-bit code and data of
+	 * DPL 1 in Xen's FLAT_RING1_CS/DS slots. */
+	set_desc(gdt, 0xe018, DESC_CODE64_DPL1);
+	set_desc(gdt, 0xe020, DESC_DATA_DPL1);
 }
 
 void plat_gdt_entry(struct pcpu *pc, unsigned idx, uint64_t desc)

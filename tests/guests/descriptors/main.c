@@ -337,7 +337,12 @@ static void test_gs_user(void)
 
 void test_main(void)
 {
-	long rc = xkg_setup_traps();
+	long rc = xkg_image_user_accessible();
+	if (rc) {
+		xkg_error("giving the image the U bit: %ld", rc);
+		return;
+	}
+	rc = xkg_setup_traps();
 	if (rc) {
 		xkg_error("set_trap_table = %ld", rc);
 		return;

@@ -52,6 +52,26 @@ struct vcpu_info *xkg_register_vcpu_info(long *rc)
 	return (struct vcpu_info *)(vcpu_info_page + VCPU_INFO_OFFSET);
 }
 
+int xkg_image_user_accessible(void)
+{
+	extern char _image_start[], _end[];
+
+	/* Under Xen (ring-3 kernel) U is forced on every guest mapping; a
+	 * ring-1 kernel (xenkvm's default on hw) honours it as native paging
+	 * does, so pages run in user mode need it, as Linux's user pages
+	 * have it.  The builder maps the whole image RW. */
+	for (char *p = _image_start; p < _end; p += XKG_PAGE_SIZE) {
+		uint64_t pte = (xkg_virt_to_mfn(p) << 12) | _PAGE_PRESENT | _PAGE_RW |
+			       _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+		long r = HYPERVISOR_update_va_mapping((unsigned long)p, pte, UVMF_INVLPG);
+		if (r) {
+			printf("update_va_mapping(%p, +U) = %ld\n", p, r);
+			return (int)r;
+		}
+	}
+	return 0;
+}
+
 uint64_t xkg_system_time(const struct vcpu_time_info *t)
 {
 	uint32_t version, mul;

@@ -192,6 +192,9 @@ __noreturn void xkg_exit_user(long ret);
 /* Map shared_info at a page of our .bss with update_va_mapping.  NULL on
  * failure (rc in *rc). */
 struct shared_info *xkg_map_shared_info(long *rc);
+/* Give every page of the image the U bit (before user mode runs there, and
+ * before anything remaps an image page): 0 or a Xen error. */
+int xkg_image_user_accessible(void);
 /* VCPUOP_register_vcpu_info for vCPU 0 into a page of our .bss. */
 struct vcpu_info *xkg_register_vcpu_info(long *rc);
 /* pvclock read (pv-abi.md 3.6). */

@@ -109,8 +109,12 @@ void test_main(void)
 	unsigned int done = 0;
 	struct shared_info *sh;
 	uint64_t l4_mfn;
-	long rc;
+	long rc = xkg_image_user_accessible();
 
+	if (rc) {
+		xkg_fail("giving the image the U bit: %ld", rc);
+		return;
+	}
 	rc = xkg_setup_traps();
 	if (rc) {
 		xkg_fail("set_trap_table = %ld", rc);

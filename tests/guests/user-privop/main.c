@@ -88,7 +88,12 @@ void test_main(void)
 	struct mmuext_op op = {.cmd = MMUEXT_NEW_USER_BASEPTR};
 	struct shared_info *sh;
 	unsigned int done = 0;
-	long rc;
+	long rc = xkg_image_user_accessible();
+
+	if (rc) {
+		xkg_fail("giving the image the U bit: %ld", rc);
+		return;
+	}
 	if (xkg_on_pvm()) {
 		xkg_skip("on pvm the guest's privileged instructions run in KVM, not the stub "
 			 "(docs/architecture.md)");

@@ -182,12 +182,13 @@ static void check_pagetables(const struct env *v)
 		assert_int_equal(v->r.pt_mfn[l->pt_pages + i], mfn(v, l->init_p2m_pt_pfn + i));
 
 	/* Every page of the mapped region: VA = VIRT_BASE + pfn*4096 -> p2m[pfn];
-	 * L1 P|A|U and RW unless the frame is a page table; upper P|RW|A|D|U. */
+	 * L1 P|A (no U: kernel pages) and RW unless the frame is a page table;
+	 * upper P|RW|A|D|U. */
 	for (uint64_t pfn = 0; pfn < l->mapped_end_pfn; pfn++) {
 		if (!walk(v, vb + pfn * 4096, &w))
 			fail_msg("pfn 0x%llx not mapped", (unsigned long long)pfn);
 		assert_int_equal(w.pa, mfn(v, pfn) * 4096);
-		assert_int_equal(w.l1e & 0xfff & ~PTW_RW, PTW_P | PTW_A | PTW_U);
+		assert_int_equal(w.l1e & 0xfff & ~PTW_RW, PTW_P | PTW_A);
 		assert_int_equal(w.l1e >> 52, 0);
 		assert_int_equal(!!(w.l1e & PTW_RW), !is_pt_mfn(v, mfn(v, pfn)));
 		if (pfn >= l->pt_pfn && pfn < l->pt_pfn + l->pt_pages)
