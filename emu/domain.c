@@ -437,6 +437,10 @@ int xk_domain_build(struct xk_vm *vm)
 			k.is_bzimage ? "bzImage " : "ELF", k.is_bzimage ? k.compression : "",
 			(unsigned long long)res->entry, (unsigned long long)vm->stub_gpa,
 			(unsigned long long)(vm->stub_size >> 10));
+	/* From here on the guest may write the page: keep what we wrote. */
+	vm->bi_copy = *bi;
+	vm->bi_live = bi;
+	vm->bi = &vm->bi_copy;
 	rc = 0;
 out:
 	xk_kernel_free(&k);

@@ -83,7 +83,7 @@ void xk_gnttab_free(struct xk_gnttab *g)
 
 static unsigned version(struct xk_gnttab *g)
 {
-	return __atomic_load_n(&g->vm->bi->grant_version, __ATOMIC_ACQUIRE) == 2 ? 2 : 1;
+	return __atomic_load_n(&g->vm->bi_live->grant_version, __ATOMIC_ACQUIRE) == 2 ? 2 : 1;
 }
 
 static grant_entry_v1_t *entry_v1(struct xk_gnttab *g, uint32_t ref)

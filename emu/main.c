@@ -511,9 +511,10 @@ int xk_launch(const struct xk_options *opt, void (*ready)(void *arg), void *read
 				(unsigned long long)vm.vcpu[i].nr_exits,
 				(unsigned long long)vm.vcpu[i].nr_io_exits);
 			/* The stub's counters (bench/boot-bench parses this line). */
-			uint64_t off = vm.bi->vcpu_area_off + i * XK_VCPU_AREA_SIZE + vm.bi->stats_off;
-			if (vm.bi->stats_off &&
-			    off + sizeof(struct xk_vcpu_stats) <= vm.stub_size) {
+			/* stats_off: set by the stub, so checked here */
+			uint64_t so = __atomic_load_n(&vm.bi_live->stats_off, __ATOMIC_RELAXED);
+			uint64_t off = vm.bi->vcpu_area_off + i * XK_VCPU_AREA_SIZE + so;
+			if (so && so <= XK_VCPU_AREA_SIZE - sizeof(struct xk_vcpu_stats)) {
 				struct xk_vcpu_stats st;
 				memcpy(&st, vm.stub + off, sizeof(st));
 				fprintf(stderr, "xenkvm: vcpu %u: stub: %llu hypercalls, %llu bounces, "

@@ -67,7 +67,11 @@ static bool handle_hostcall(struct xk_vcpu *vc)
 	struct xk_boot_info *bi = vm->bi;
 	struct xk_hostcall *hc =
 		(struct xk_hostcall *)(vm->stub + bi->hostcall_off + (uint64_t)vc->id * 4096);
-	uint32_t len = hc->len < XK_HOSTCALL_BUF ? hc->len : XK_HOSTCALL_BUF;
+	/* The guest can write this page: the length is read once. */
+	uint32_t len = __atomic_load_n(&hc->len, __ATOMIC_RELAXED);
+
+	if (len > XK_HOSTCALL_BUF)
+		len = XK_HOSTCALL_BUF;
 
 	hc->ret = 0;
 	switch (hc->op) {

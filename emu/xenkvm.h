@@ -69,7 +69,14 @@ struct xk_vm {
 	uint64_t ram_size;
 	uint8_t *stub;      /* stub region */
 	uint64_t stub_gpa, stub_size;
+	/* The boot info as the launcher wrote it (bi_copy): layout the
+	 * launcher trusts.  bi_live is the page in the stub region, which the
+	 * guest kernel can write (it is not isolated from the stub on pvm,
+	 * nor in ring 1 on hw): only the fields the stub sets at run time
+	 * (grant_version, stats_off) are read there, each once and checked. */
 	struct xk_boot_info *bi;
+	struct xk_boot_info *bi_live;
+	struct xk_boot_info bi_copy;
 	struct xk_vcpu vcpu[XK_MAX_VCPUS];
 	unsigned nr_vcpus;
 	int doorbell_fd; /* ioeventfd on XK_PORT_DOORBELL */

@@ -101,17 +101,37 @@ uint64_t xkg_system_time(const struct vcpu_time_info *t)
  * project's PVM hosts the guest kernel runs as PVM supervisor, so KVM, not
  * the stub, handles its privileged instructions and `int $n` kills the VM
  * (docs/architecture.md): tests skip those checks there. */
-bool xkg_on_pvm(void)
+bool xkg_cmdline_has(const char *word)
 {
-	static const char key[] = "xkg.platform=pvm";
 	const char *c = (const char *)xkg_start_info->cmd_line;
+	unsigned n = 0;
 
-	for (unsigned i = 0; i + sizeof(key) - 1 <= sizeof(xkg_start_info->cmd_line) && c[i]; i++) {
+	while (word[n])
+		n++;
+	for (unsigned i = 0; i + n <= sizeof(xkg_start_info->cmd_line) && c[i]; i++) {
 		unsigned k = 0;
-		while (k < sizeof(key) - 1 && c[i + k] == key[k])
+		while (k < n && c[i + k] == word[k])
 			k++;
-		if (k == sizeof(key) - 1)
+		if (k == n)
 			return true;
 	}
 	return false;
+}
+
+bool xkg_on_pvm(void)
+{
+	return xkg_cmdline_has("xkg.platform=pvm");
+}
+
+unsigned int xkg_expected_kernel_ring(void)
+{
+	return xkg_cmdline_has("xkg.kernel_ring=3") ? 3 : 1;
+}
+
+unsigned int xkg_kernel_ring(void)
+{
+	uint16_t cs;
+
+	asm volatile("mov %%cs, %0" : "=r"(cs));
+	return cs & 3;
 }

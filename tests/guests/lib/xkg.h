@@ -97,6 +97,12 @@ void xkg_error(const char *fmt, ...) __printf(1, 2);
 /* The feature under test is legitimately absent. */
 void xkg_skip(const char *fmt, ...) __printf(1, 2);
 bool xkg_on_pvm(void);
+/* Is word (e.g. "xkg.kernel_ring=3") on the kernel command line? */
+bool xkg_cmdline_has(const char *word);
+/* hw: the ring the runner asked for (xkg.kernel_ring=3, else xenkvm's
+ * default 1), and the one this kernel code runs in (%cs RPL). */
+unsigned int xkg_expected_kernel_ring(void);
+unsigned int xkg_kernel_ring(void);
 enum xkg_status xkg_status(void);
 /* SHUTDOWN_* used after the result line (default SHUTDOWN_poweroff). */
 void xkg_set_shutdown_reason(unsigned int reason);

@@ -6,7 +6,9 @@
  * emulation is for the kernel only), `int $0x80` -> DPL-3 trap-table entry,
  * and a last `syscall` whose handler goes back to the kernel context
  * without returning to user mode.  More privileged instructions from user
- * mode: see user-privop.
+ * mode: see user-privop.  On hw also which ring the kernel runs in and what
+ * that means for a page without U read from user mode: a #PF in ring 1
+ * (xenkvm's default), readable in ring 3 (as under Xen, which forces U).
  */
 #include "xkg.h"
 
@@ -19,11 +21,14 @@ const char test_title[] = "user-mode: iret to user, syscall, #GP from user, int 
 static char user_stack[8192] __aligned(4096);
 char user_pvm; /* read by the user code */
 static char kernel_stack[16384] __aligned(4096);
+/* Mapped without U after the image got it. */
+uint32_t kernel_only_page[1024] __aligned(4096) = {0x6b6b6b6b};
+uint32_t user_kread_val; /* what the user read there (0x4444: faulted) */
 
 /* User code.  RSP is user_stack_top on entry and stays there. */
 /* clang-format off */
 extern const char user_entry[], user_after_sc1[], user_rdmsr[], user_after_rdmsr[],
-	user_after_int80[], user_after_exit[];
+	user_after_int80[], user_kread[], user_after_kread[], user_after_exit[];
 asm(".pushsection .text\n"
     "user_entry:\n\t"
     "pushq $0x5a5a\n\t"          /* touch the user stack */
@@ -42,6 +47,13 @@ asm(".pushsection .text\n"
     "mov $0x2222, %edi\n\t"
     "int $0x80\n"
     "user_after_int80:\n\t"
+    "mov $0x4444, %eax\n\t"
+    "cmpb $0, user_pvm(%rip)\n\t"
+    "jne user_after_kread\n"
+    "user_kread:\n\t"
+    "movl kernel_only_page(%rip), %eax\n"
+    "user_after_kread:\n\t"
+    "movl %eax, user_kread_val(%rip)\n\t"
     "mov $0x3333, %edi\n\t"
     "syscall\n"
     "user_after_exit:\n\t"
@@ -54,7 +66,11 @@ static struct {
 	uint64_t sc1_rcx, sc1_rip, sc1_cs, sc1_rsp, sc1_entry_rflags, sc1_rflags;
 	uint64_t int80_rip, int80_cs, int80_rdi;
 	uint64_t gp_rip, gp_cs, gp_ec;
+	int pfs;
+	uint64_t pf_ec, pf_cr2;
 } seen;
+
+static struct shared_info *sh;
 
 static uint64_t user_stack_top(void)
 {
@@ -103,16 +119,34 @@ static bool on_gp(struct xkg_regs *r)
 	return true;
 }
 
+static bool on_pf(struct xkg_regs *r)
+{
+	if ((r->cs & 3) != 3 || r->rip != (uint64_t)user_kread)
+		return false;
+	seen.pfs++;
+	seen.pf_ec = r->error_code;
+	seen.pf_cr2 = sh ? sh->vcpu_info[0].arch.cr2 : 0;
+	r->rip = (uint64_t)user_after_kread;
+	return true;
+}
+
 void test_main(void)
 {
 	struct mmuext_op op = {.cmd = MMUEXT_NEW_USER_BASEPTR};
 	unsigned int done = 0;
-	struct shared_info *sh;
 	uint64_t l4_mfn;
 	long rc = xkg_image_user_accessible();
 
 	if (rc) {
 		xkg_fail("giving the image the U bit: %ld", rc);
+		return;
+	}
+	rc = HYPERVISOR_update_va_mapping((unsigned long)kernel_only_page,
+					  (xkg_virt_to_mfn(kernel_only_page) << 12) | _PAGE_PRESENT |
+						  _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY,
+					  UVMF_INVLPG);
+	if (rc) {
+		xkg_fail("mapping a page without U: %ld", rc);
 		return;
 	}
 	rc = xkg_setup_traps();
@@ -135,6 +169,7 @@ void test_main(void)
 	xkg_set_handler(XKG_VEC_SYSCALL, on_syscall);
 	xkg_set_handler(0x80, on_int80);
 	xkg_set_handler(13, on_gp);
+	xkg_set_handler(14, on_pf);
 
 	/* The user page table is the kernel's own L4 (all our pages are
 	 * accessible from user mode); its MFN comes through the p2m. */
@@ -186,4 +221,19 @@ void test_main(void)
 	CHECK_EQ(seen.gp_rip, (uint64_t)user_rdmsr, "#GP (rdmsr) frame rip");
 	CHECK_EQ(seen.gp_ec, 0, "#GP (rdmsr) error code");
 	CHECK((seen.gp_cs & 3) == 3, "#GP frame cs %#lx is not a user selector", seen.gp_cs);
+
+	unsigned int ring = xkg_kernel_ring();
+	printf("user-mode: kernel in ring %u; user read of a page without U: %s (%#x)\n", ring,
+	       seen.pfs ? "#PF" : "read", user_kread_val);
+	CHECK_EQ(ring, xkg_expected_kernel_ring(), "the guest kernel's ring (%%cs RPL)");
+	if (ring == 1) {
+		CHECK_EQ(seen.pfs, 1, "#PF for a user read of a page without U (ring-1 kernel)");
+		CHECK_EQ(seen.pf_ec, 5, "#PF error code (present, read, user)");
+		if (sh)
+			CHECK_EQ(seen.pf_cr2, (uint64_t)kernel_only_page, "#PF address");
+		CHECK_EQ(user_kread_val, 0x4444, "value after the faulting read");
+	} else {
+		CHECK_EQ(seen.pfs, 0, "#PF for a user read of a page without U (ring-3 kernel)");
+		CHECK_EQ(user_kread_val, 0x6b6b6b6b, "value read from the page without U");
+	}
 }

@@ -37,6 +37,7 @@ static int setup(void **state)
 	vm.stub_size = 16 * 4096;
 	vm.stub = calloc(16, 4096);
 	vm.bi = (struct xk_boot_info *)vm.stub;
+	vm.bi_live = vm.bi;
 	vm.bi->domid = DOMID;
 	vm.bi->grant_off = 4096;
 	vm.bi->grant_frames = 2;
