@@ -356,8 +356,13 @@ def case_cli(xenkvm, tmp, fails):
     # past the file: the launcher's own error (no Xen notes, or no KVM here)
     # reaches create's stderr, and nothing is left running or written
     bad(["--platform", "pvm", "x.cfg"], r"^xenkvm: ", good)
-    r = xk(xenkvm, "create", "-n", "x.cfg", "vcpus=1", "memory=300", cwd=tmp)
-    if r.returncode != 0 or "memory = 300" not in r.stdout or "--memory 300" not in r.stdout:
+    bad(["--kernel-ring", "2", "x.cfg"], r"^xenkvm: --kernel-ring: '2' is neither 1 nor 3", good)
+    bad(["--platform", "pvm", "--kernel-ring", "3", "x.cfg"],
+        r"^xenkvm: --kernel-ring: only the hw platform", good)
+    r = xk(xenkvm, "create", "-n", "--kernel-ring", "3", "x.cfg", "vcpus=1", "memory=300",
+           cwd=tmp)
+    if (r.returncode != 0 or "memory = 300" not in r.stdout or "--memory 300" not in r.stdout
+            or "--kernel-ring 3" not in r.stdout):
         fails.append(f"dry run: rc {r.returncode}, {r.stdout!r}")
     # the kernel resolved from the working directory (which holds vmlinuz)
     open(os.path.join(tmp, "x.cfg"), "w").write("name='x'\nkernel='vmlinuz'\nserial='pty'\n")
