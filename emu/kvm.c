@@ -424,7 +424,8 @@ void xk_vcpu_event_state(struct xk_vcpu *vc)
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e[2];
-	} msrs = {.h.nmsrs = 2, .e = {{.index = 0x10 /* TSC */}, {.index = 0x6e0 /* TSC_DEADLINE */}}};
+	} msrs = {.h.nmsrs = 2,
+		  .e = {{.index = 0x10 /* TSC */}, {.index = 0x6e0 /* TSC_DEADLINE */}}};
 
 	fprintf(stderr, "  events:");
 	if (!ioctl(vc->fd, KVM_GET_LAPIC, &lapic)) {
