@@ -30,8 +30,8 @@ void stub_start(uint64_t vcpu_id, struct xk_boot_info *bi)
 		dom.nr_vcpus = bi->nr_vcpus;
 		dom.host_pending = (volatile uint64_t *)(region + bi->host_pending_off);
 		dom.notify = (volatile uint64_t *)(region + bi->notify_off);
-		dom.kernel_ring1 = bi->platform == XK_PLATFORM_HW &&
-				   (bi->features & XK_FEAT_KERNEL_RING1);
+		dom.kernel_ring1 =
+		    bi->platform == XK_PLATFORM_HW && (bi->features & XK_FEAT_KERNEL_RING1);
 	}
 	dom.pcpu[vcpu_id] = pc;
 	plat_cpu_init(pc);

@@ -40,7 +40,7 @@ static void set_desc(uint64_t *gdt, uint16_t sel, uint64_t d)
 #define DESC_DATA_DPL3   0x00cff3000000ffffULL
 #define DESC_CODE64_DPL3 0x00affb000000ffffULL
 #define DESC_CODE64_DPL1 0x00afbb000000ffffULL
-#define DESC_DATA_DPL1   0x00cfb3000000ffffULL
+#define DESC_DATA_DPL1	 0x00cfb3000000ffffULL
 
 static void build_gdt(uint64_t *gdt)
 {

@@ -61,8 +61,8 @@ int xkg_image_user_accessible(void)
 	 * does, so pages run in user mode need it, as Linux's user pages
 	 * have it.  The builder maps the whole image RW. */
 	for (char *p = _image_start; p < _end; p += XKG_PAGE_SIZE) {
-		uint64_t pte = (xkg_virt_to_mfn(p) << 12) | _PAGE_PRESENT | _PAGE_RW |
-			       _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+		uint64_t pte = (xkg_virt_to_mfn(p) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER |
+			       _PAGE_ACCESSED | _PAGE_DIRTY;
 		long r = HYPERVISOR_update_va_mapping((unsigned long)p, pte, UVMF_INVLPG);
 		if (r) {
 			printf("update_va_mapping(%p, +U) = %ld\n", p, r);
