@@ -96,6 +96,32 @@ static void test_map_sets_and_clears_flags(void **state)
 	assert_int_equal(gt[5].flags, GTF_permit_access | GTF_reading);
 }
 
+/* As the launcher runs it (emu/domain.c): the layout comes from the
+ * launcher's copy of the boot info; the page in the stub region, which the
+ * guest can write, is read for the grant version only. */
+static void test_layout_from_launcher_copy(void **state)
+{
+	struct xk_boot_info *live = vm.bi;
+	void *p;
+
+	vm.bi_copy = *live;
+	vm.bi = &vm.bi_copy;
+	vm.bi_live = live;
+	live->grant_off = 1ULL << 62; /* a hostile guest's offsets */
+	live->grant_frames = 1u << 30;
+	live->frame_info_off = 1ULL << 61;
+	grant(5, 0, 9, false);
+	assert_int_equal(map1(5, true, &p), 0);
+	assert_ptr_equal(p, vm.ram + 9 * 4096);
+	unmap1(5, true);
+	assert_int_equal(map1(1u << 20, false, &p), -EINVAL); /* beyond the real table */
+	/* The version is the stub's to set: read from the live page. */
+	live->grant_version = 2;
+	grant(5, 0, 9, false); /* a v1 entry is not a valid v2 one */
+	assert_int_not_equal(map1(5, false, &p), 0);
+	vm.bi = live;
+}
+
 static void test_hostile_entries(void **state)
 {
 	void *p = NULL;
@@ -324,6 +350,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_map_sets_and_clears_flags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_entries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_layout_from_launcher_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_page_table_frames_not_writable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_all_or_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_v2_status_flags, setup, teardown),
