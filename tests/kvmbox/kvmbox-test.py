@@ -82,7 +82,8 @@ def main():
         # its --timeout.
         tmp = tempfile.mkdtemp(prefix="kvmbox-frozen-test.")
         env = dict(os.environ, TMPDIR=tmp, XENKVM_KVMBOX_FROZEN="15")
-        cmd = [kvmbox, "--timeout", "400", "sh", "-c", "echo started; sleep 300"]
+        # Two L1 vCPUs (the box's default is one): the dump must show each.
+        cmd = [kvmbox, "-smp", "2", "--timeout", "400", "sh", "-c", "echo started; sleep 300"]
         print("+", " ".join(cmd), flush=True)
         t0 = time.monotonic()
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
