@@ -23,7 +23,9 @@ void toggle_guest_mode(struct pcpu *pc)
 	/* As Xen: the kernel and user GS bases swap with the mode (Linux PV
 	 * never executes swapgs itself). */
 	plat_set_gs_base(v->in_kernel ? v->gs_base_kernel : v->gs_base_user);
-	load_guest_cr3(pc);
+	/* A ring-1 kernel shares its L4 with user mode (load_guest_cr3). */
+	if (!dom.kernel_ring1)
+		load_guest_cr3(pc);
 }
 
 static void guest_crash(struct pcpu *pc, const char *why)

@@ -52,6 +52,14 @@ struct vcpu_info *xkg_register_vcpu_info(long *rc)
 	return (struct vcpu_info *)(vcpu_info_page + VCPU_INFO_OFFSET);
 }
 
+long xkg_remap_own(const void *page, bool user)
+{
+	uint64_t pte = (xkg_virt_to_mfn(page) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED |
+		       _PAGE_DIRTY | (user ? _PAGE_USER : 0);
+
+	return HYPERVISOR_update_va_mapping((unsigned long)page, pte, UVMF_INVLPG);
+}
+
 int xkg_image_user_accessible(void)
 {
 	extern char _image_start[], _end[];
@@ -61,9 +69,7 @@ int xkg_image_user_accessible(void)
 	 * does, so pages run in user mode need it, as Linux's user pages
 	 * have it.  The builder maps the whole image RW. */
 	for (char *p = _image_start; p < _end; p += XKG_PAGE_SIZE) {
-		uint64_t pte = (xkg_virt_to_mfn(p) << 12) | _PAGE_PRESENT | _PAGE_RW | _PAGE_USER |
-			       _PAGE_ACCESSED | _PAGE_DIRTY;
-		long r = HYPERVISOR_update_va_mapping((unsigned long)p, pte, UVMF_INVLPG);
+		long r = xkg_remap_own(p, true);
 		if (r) {
 			printf("update_va_mapping(%p, +U) = %ld\n", p, r);
 			return (int)r;
@@ -104,10 +110,9 @@ uint64_t xkg_system_time(const struct vcpu_time_info *t)
 bool xkg_cmdline_has(const char *word)
 {
 	const char *c = (const char *)xkg_start_info->cmd_line;
-	unsigned n = 0;
+	size_t n = strlen(word);
 
-	while (word[n])
-		n++;
+	/* Bounded by the field, not by a terminator we did not write. */
 	for (unsigned i = 0; i + n <= sizeof(xkg_start_info->cmd_line) && c[i]; i++) {
 		unsigned k = 0;
 		while (k < n && c[i + k] == word[k])

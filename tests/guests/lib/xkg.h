@@ -198,6 +198,9 @@ __noreturn void xkg_exit_user(long ret);
 /* Map shared_info at a page of our .bss with update_va_mapping.  NULL on
  * failure (rc in *rc). */
 struct shared_info *xkg_map_shared_info(long *rc);
+/* Map a page of our image back to its own frame, RW, with or without U:
+ * the update_va_mapping result. */
+long xkg_remap_own(const void *page, bool user);
 /* Give every page of the image the U bit (before user mode runs there, and
  * before anything remaps an image page): 0 or a Xen error. */
 int xkg_image_user_accessible(void);

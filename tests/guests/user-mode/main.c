@@ -141,11 +141,7 @@ void test_main(void)
 		xkg_fail("giving the image the U bit: %ld", rc);
 		return;
 	}
-	rc =
-	    HYPERVISOR_update_va_mapping((unsigned long)kernel_only_page,
-					 (xkg_virt_to_mfn(kernel_only_page) << 12) | _PAGE_PRESENT |
-					     _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY,
-					 UVMF_INVLPG);
+	rc = xkg_remap_own(kernel_only_page, false);
 	if (rc) {
 		xkg_fail("mapping a page without U: %ld", rc);
 		return;
